@@ -1,0 +1,145 @@
+//! The stdout sink: JSON lines, or a readable coloured diff.
+
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Alert, Event, OutputFormat, Sink, SinkError};
+
+/// Writes alerts to stdout, flushing after each so that pipes see them at once.
+pub struct StdoutSink {
+    format: OutputFormat,
+}
+
+impl StdoutSink {
+    pub fn new(format: OutputFormat) -> StdoutSink {
+        StdoutSink { format }
+    }
+}
+
+impl Sink for StdoutSink {
+    fn deliver(&mut self, alert: &Alert) -> Result<(), SinkError> {
+        let text = match self.format {
+            OutputFormat::Json => json_line(alert),
+            OutputFormat::Human => human(alert, stdout_has_colour()),
+        };
+        let mut out = anstream::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+/// Whether colour reaches stdout (a terminal, and NO_COLOR unset); without it the
+/// word diff keeps its `[-removed-]{+added+}` markup.
+pub fn stdout_has_colour() -> bool {
+    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+}
+
+/// The alert as one JSON line.
+pub fn json_line(alert: &Alert) -> String {
+    let mut line = serde_json::to_string(alert).expect("alerts serialise to JSON");
+    line.push('\n');
+    line
+}
+
+/// The alert as readable text, coloured when `color` is set.
+pub fn human(alert: &Alert, color: bool) -> String {
+    let bold = Style::new().bold();
+    let (label, tint) = match alert.event {
+        Event::New => ("NEW", AnsiColor::Cyan),
+        Event::Updated => ("UPDATED", AnsiColor::Yellow),
+    };
+    let tag = Style::new().bold().fg_color(Some(tint.into()));
+    let versions = match alert.previous_version {
+        Some(prev) => format!("v{prev} → v{}", alert.version),
+        None => format!("v{}", alert.version),
+    };
+    let mut out = format!(
+        "{tag}{label}{tag:#} {bold}{}{bold:#}  [{}] {versions}\n",
+        alert.title, alert.id
+    );
+    out.push_str(&format!("  {}\n", alert.url));
+    if let Some(diff) = &alert.diff {
+        out.push_str(&format!(
+            "  +{} −{} words\n",
+            diff.added_words, diff.removed_words
+        ));
+        let body = if color {
+            colour_markup(&diff.words)
+        } else {
+            diff.words.clone()
+        };
+        for line in body.lines() {
+            out.push_str("  │ ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Turns `[-x-]` / `{+y+}` markup into ANSI colour.
+fn colour_markup(markup: &str) -> String {
+    let removed = Style::new()
+        .fg_color(Some(AnsiColor::Red.into()))
+        .strikethrough();
+    let added = Style::new()
+        .fg_color(Some(AnsiColor::Green.into()))
+        .underline();
+    markup
+        .replace("[-", &removed.render().to_string())
+        .replace("-]", &removed.render_reset().to_string())
+        .replace("{+", &added.render().to_string())
+        .replace("+}", &added.render_reset().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::AlertDiff;
+
+    fn alert() -> Alert {
+        Alert {
+            event: Event::Updated,
+            id: "abcdef0123".into(),
+            url: "http://127.0.0.1/a".into(),
+            version: 2,
+            previous_version: Some(1),
+            title: "Talks".into(),
+            feed: "http://127.0.0.1/rss".into(),
+            language: Some("en".into()),
+            topics: vec![],
+            detected_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            diff: Some(AlertDiff {
+                title_changed: false,
+                added_words: 1,
+                removed_words: 1,
+                unified: "-a\n+b\n".into(),
+                words: "met for [-58-]{+90+} minutes\n".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn json_line_has_the_contract_fields() {
+        let line = json_line(&alert());
+        assert!(line.ends_with('\n'));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["event"], "updated");
+        assert_eq!(value["version"], 2);
+        assert_eq!(value["previous_version"], 1);
+        assert_eq!(value["detected_at"], "1970-01-01T00:00:00Z");
+        assert_eq!(value["diff"]["added_words"], 1);
+        assert!(value["topics"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn human_text_shows_versions_and_the_word_diff() {
+        let text = human(&alert(), false);
+        assert!(text.contains("UPDATED"));
+        assert!(text.contains("v1 → v2"));
+        assert!(text.contains("  │ met for [-58-]{+90+} minutes"));
+    }
+}

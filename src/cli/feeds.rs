@@ -1,0 +1,81 @@
+//! `redline feeds import` and `redline feeds list`.
+
+use std::io::Write;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+
+use super::{Args, load_config, open_store};
+use crate::fetch::Fetcher;
+use crate::store::{FeedOrigin, Store};
+use crate::topology::{import_feed_list, record_imports};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum FeedsCommand {
+    /// Add the feeds of an OPML file or plain URL list (a path or an http(s) URL).
+    Import { source: String },
+    /// List the feeds with their polling state.
+    List,
+}
+
+pub(super) async fn run(command: &FeedsCommand, args: &Args) -> anyhow::Result<()> {
+    match command {
+        FeedsCommand::Import { source } => import(args, source).await,
+        FeedsCommand::List => list(&open_store(args)?),
+    }
+}
+
+async fn import(args: &Args, source: &str) -> anyhow::Result<()> {
+    let config = load_config(args)?;
+    let store = open_store(args)?;
+    let fetcher = Fetcher::new(&config.fetch)?;
+    // Relative paths are taken relative to the working directory here, not the config.
+    let location = if source.starts_with("http://") || source.starts_with("https://") {
+        config.resolve_import(source)
+    } else {
+        crate::config::ImportSource::File(source.into())
+    };
+    let entries = import_feed_list(&location, &fetcher)
+        .await
+        .with_context(|| format!("cannot import {source}"))?;
+    let added = record_imports(&store, &entries)?;
+    store.flush()?;
+    println!("{source}: {} feeds listed, {added} added", entries.len());
+    Ok(())
+}
+
+fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "never".to_string(),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
+}
+
+fn list(store: &dyn Store) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for feed in store.feeds()? {
+        let origin = match feed.origin {
+            FeedOrigin::Config => "config",
+            FeedOrigin::Import => "import",
+        };
+        let title = feed.title.as_deref().unwrap_or("-");
+        writeln!(out, "{}  [{origin}] {title}", feed.url)?;
+        let health = if feed.degraded {
+            "  degraded (repaired)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "    items {}  last success {}  errors in a row {}{health}",
+            feed.items,
+            when(feed.last_success),
+            feed.error_streak
+        )?;
+        if let Some(error) = &feed.last_error {
+            writeln!(out, "    last error: {error}")?;
+        }
+    }
+    Ok(())
+}

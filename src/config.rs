@@ -1,0 +1,360 @@
+//! Configuration: the TOML file that says which feeds to watch and how.
+//!
+//! Every section has defaults, so an empty file is valid. Unknown keys and bad
+//! values are errors that name the key and the file. See `config/redline.toml`
+//! for the documented reference.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::alerts::OutputFormat;
+
+/// A configuration that failed to load or validate.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config file {path}: `{key}` {problem}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        problem: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Feed lists (OPML or plain URL lists; file paths or URLs) imported at start-up.
+    #[serde(default)]
+    pub imports: Vec<String>,
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub fetch: FetchConfig,
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Feeds listed one by one.
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<FeedConfig>,
+    /// Where this configuration was read from (for error messages).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Where and how the store keeps its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Data directory; `--data-dir` overrides it.
+    pub data_dir: PathBuf,
+    /// sled's page cache, in MiB.
+    pub cache_capacity_mb: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("redline-data"),
+            cache_capacity_mb: 128,
+        }
+    }
+}
+
+/// HTTP client behaviour, shared by feed polls and article fetches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    pub user_agent: String,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Total time for one request, body included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Largest body accepted, after decompression.
+    pub max_body_mb: u64,
+    pub max_redirects: usize,
+    /// Requests in flight to one host at once.
+    pub per_host_concurrency: usize,
+    /// Requests in flight in all.
+    pub global_concurrency: usize,
+    /// Attempts after the first on timeouts, resets, 429 and 5xx.
+    pub retries: u32,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            user_agent: concat!(
+                "redline/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/redline-news/redline)"
+            )
+            .to_string(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body_mb: 8,
+            max_redirects: 5,
+            per_host_concurrency: 1,
+            global_concurrency: 32,
+            retries: 3,
+        }
+    }
+}
+
+/// How often feeds are polled and stored articles revisited.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    #[serde(with = "humantime_serde")]
+    pub feed_interval: Duration,
+    /// Ages (time since an article was first seen) at which it is fetched again.
+    #[serde(deserialize_with = "duration_list")]
+    pub revisit_ages: Vec<Duration>,
+    /// After the last age, keep revisiting this often...
+    #[serde(with = "humantime_serde")]
+    pub revisit_tail_interval: Option<Duration>,
+    /// ...until the article is this old.
+    #[serde(with = "humantime_serde")]
+    pub revisit_stop_after: Option<Duration>,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        let ages = [
+            10 * 60,
+            30 * 60,
+            3600,
+            3 * 3600,
+            12 * 3600,
+            86400,
+            3 * 86400,
+        ];
+        ScheduleConfig {
+            feed_interval: Duration::from_secs(600),
+            revisit_ages: ages.into_iter().map(Duration::from_secs).collect(),
+            revisit_tail_interval: None,
+            revisit_stop_after: None,
+        }
+    }
+}
+
+/// How alerts are written on stdout.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub format: OutputFormat,
+}
+
+/// One feed to poll.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub url: String,
+    pub title: Option<String>,
+    pub language: Option<String>,
+    /// Overrides `schedule.feed_interval` for this feed.
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.source = Some(path.to_owned());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that the types alone do not constrain.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            (
+                "fetch.per_host_concurrency",
+                self.fetch.per_host_concurrency,
+            ),
+            ("fetch.global_concurrency", self.fetch.global_concurrency),
+            ("fetch.max_body_mb", self.fetch.max_body_mb as usize),
+            (
+                "storage.cache_capacity_mb",
+                self.storage.cache_capacity_mb as usize,
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(self.invalid(key, "must be at least 1"));
+            }
+        }
+        let durations = [
+            ("fetch.timeout", self.fetch.timeout),
+            ("fetch.connect_timeout", self.fetch.connect_timeout),
+            ("schedule.feed_interval", self.schedule.feed_interval),
+        ];
+        for (key, value) in durations {
+            if value.is_zero() {
+                return Err(self.invalid(key, "must be longer than zero"));
+            }
+        }
+        self.validate_revisits()?;
+        for (i, feed) in self.feeds.iter().enumerate() {
+            let key = format!("feed[{i}].url");
+            crate::canonical::parse_http_url(&feed.url)
+                .map_err(|e| self.invalid(&key, &format!("{:?}: {e}", feed.url)))?;
+            if feed.interval.is_some_and(|d| d.is_zero()) {
+                return Err(
+                    self.invalid(&format!("feed[{i}].interval"), "must be longer than zero")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_revisits(&self) -> Result<(), ConfigError> {
+        let ages = &self.schedule.revisit_ages;
+        if ages.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(self.invalid("schedule.revisit_ages", "must be strictly increasing"));
+        }
+        if self
+            .schedule
+            .revisit_tail_interval
+            .is_some_and(|d| d.is_zero())
+        {
+            return Err(self.invalid("schedule.revisit_tail_interval", "must be longer than zero"));
+        }
+        Ok(())
+    }
+
+    fn invalid(&self, key: &str, problem: &str) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.source.clone().unwrap_or_default(),
+            key: key.to_string(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// The feed list given one by one in the file, as URLs.
+    pub fn feed_urls(&self) -> impl Iterator<Item = &str> {
+        self.feeds.iter().map(|f| f.url.as_str())
+    }
+
+    /// Resolves an import entry: URLs stay as they are, relative paths are taken
+    /// relative to the config file's directory.
+    pub fn resolve_import(&self, entry: &str) -> ImportSource {
+        if (entry.starts_with("http://") || entry.starts_with("https://"))
+            && let Ok(url) = Url::parse(entry)
+        {
+            return ImportSource::Url(url);
+        }
+        let path = Path::new(entry);
+        let base = self.source.as_deref().and_then(Path::parent);
+        match base {
+            Some(dir) if path.is_relative() => ImportSource::File(dir.join(path)),
+            _ => ImportSource::File(path.to_owned()),
+        }
+    }
+}
+
+/// Where a feed list comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSource {
+    Url(Url),
+    File(PathBuf),
+}
+
+/// Reads a list of human-readable durations ("10m", "1h 30m").
+fn duration_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    let items: Vec<humantime_serde::Serde<Duration>> = Deserialize::deserialize(d)?;
+    Ok(items.into_iter().map(|s| s.into_inner()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.fetch.per_host_concurrency, 1);
+        assert_eq!(config.schedule.revisit_ages.len(), 7);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let err = parse("[fetch]\nuser_agnet = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("user_agnet"), "{err}");
+        assert!(err.contains("test.toml"), "{err}");
+    }
+
+    #[test]
+    fn bad_duration_is_an_error() {
+        let err = parse("[schedule]\nfeed_interval = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feed_interval"), "{err}");
+    }
+
+    #[test]
+    fn non_http_feed_is_rejected_with_its_index() {
+        let err = parse("[[feed]]\nurl = \"ftp://example.org/rss\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("feed[0].url"), "{err}");
+    }
+
+    #[test]
+    fn zero_concurrency_is_rejected() {
+        let err = parse("[fetch]\nper_host_concurrency = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fetch.per_host_concurrency"), "{err}");
+    }
+
+    #[test]
+    fn decreasing_revisit_ages_are_rejected() {
+        let err = parse("[schedule]\nrevisit_ages = [\"1h\", \"10m\"]\n").unwrap_err();
+        assert!(err.to_string().contains("revisit_ages"));
+    }
+
+    #[test]
+    fn imports_resolve_relative_to_the_config_file() {
+        let config = Config::parse("", Path::new("/etc/redline/redline.toml")).unwrap();
+        assert_eq!(
+            config.resolve_import("feeds.opml"),
+            ImportSource::File(PathBuf::from("/etc/redline/feeds.opml"))
+        );
+        assert!(matches!(
+            config.resolve_import("http://127.0.0.1:8800/feeds.opml"),
+            ImportSource::Url(_)
+        ));
+    }
+}

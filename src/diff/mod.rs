@@ -1,0 +1,318 @@
+//! Diffs between two versions of an article, made with `similar`.
+//!
+//! A version is compared as lines: the title, then one line per paragraph. Changed
+//! paragraphs are grouped into hunks with one paragraph of context, and inside a
+//! hunk the words are diffed with Unicode word segmentation (correct for Arabic and
+//! Cyrillic). Both diffs run under a deadline, so pathological inputs stay bounded.
+
+mod render;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use similar::{ChangeTag, DiffTag, TextDiff};
+use unicode_segmentation::UnicodeSegmentation;
+
+pub use render::{render_human, word_diff_markup};
+
+/// How long one diff may run before `similar` falls back to a coarser result.
+const DEADLINE: Duration = Duration::from_secs(2);
+/// Unchanged paragraphs shown around each change.
+const CONTEXT: usize = 1;
+
+/// The text of one version as the diff sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub label: &'a str,
+}
+
+impl Side<'_> {
+    fn document(&self) -> String {
+        let mut doc = String::with_capacity(self.title.len() + self.body.len() + 2);
+        doc.push_str(self.title);
+        doc.push('\n');
+        for line in self.body.lines() {
+            doc.push_str(line);
+            doc.push('\n');
+        }
+        doc
+    }
+}
+
+/// What changed between two versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionDiff {
+    pub title_changed: bool,
+    /// Unified diff of the paragraphs (the title is the first line).
+    pub unified: String,
+    pub added_words: usize,
+    pub removed_words: usize,
+    /// Changed regions, word by word, with their context paragraphs.
+    pub hunks: Vec<Hunk>,
+}
+
+/// One region of change: a run of segments covering whole paragraphs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hunk {
+    /// Index of the first line of the hunk in the old and new version
+    /// (line 0 is the title, line 1 the first paragraph).
+    pub old_line: usize,
+    pub new_line: usize,
+    pub segments: Vec<Segment>,
+}
+
+/// A run of text that is unchanged, removed or added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    pub op: Op,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Equal,
+    Delete,
+    Insert,
+}
+
+impl From<ChangeTag> for Op {
+    fn from(tag: ChangeTag) -> Op {
+        match tag {
+            ChangeTag::Equal => Op::Equal,
+            ChangeTag::Delete => Op::Delete,
+            ChangeTag::Insert => Op::Insert,
+        }
+    }
+}
+
+/// Diffs two versions.
+pub fn diff(old: Side<'_>, new: Side<'_>) -> VersionDiff {
+    let old_doc = old.document();
+    let new_doc = new.document();
+    let lines = TextDiff::configure()
+        .timeout(DEADLINE)
+        .diff_lines(&old_doc, &new_doc);
+    let unified = lines
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .header(old.label, new.label)
+        .to_string();
+    let old_lines: Vec<&str> = old_doc.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new_doc.split_inclusive('\n').collect();
+    let mut result = VersionDiff {
+        title_changed: old.title != new.title,
+        unified,
+        added_words: 0,
+        removed_words: 0,
+        hunks: Vec::new(),
+    };
+    for group in lines.grouped_ops(CONTEXT) {
+        let Some(first) = group.first() else {
+            continue;
+        };
+        let mut hunk = Hunk {
+            old_line: first.old_range().start,
+            new_line: first.new_range().start,
+            segments: Vec::new(),
+        };
+        for op in &group {
+            let old_text = old_lines[op.old_range()].concat();
+            let new_text = new_lines[op.new_range()].concat();
+            match op.tag() {
+                DiffTag::Equal => push(&mut hunk.segments, Op::Equal, &old_text),
+                DiffTag::Delete => {
+                    result.removed_words += count_words(&old_text);
+                    push(&mut hunk.segments, Op::Delete, &old_text);
+                }
+                DiffTag::Insert => {
+                    result.added_words += count_words(&new_text);
+                    push(&mut hunk.segments, Op::Insert, &new_text);
+                }
+                DiffTag::Replace => {
+                    let pairs = pair_lines(
+                        &old_lines[op.old_range()],
+                        &new_lines[op.new_range()],
+                        &old_text,
+                        &new_text,
+                    );
+                    for (old, new) in pairs {
+                        replace_words(&old, &new, &mut hunk.segments, &mut result);
+                    }
+                }
+            }
+        }
+        result.hunks.push(hunk);
+    }
+    result
+}
+
+/// Below this share of common words, a changed paragraph is shown as removed
+/// and re-added rather than as an interleaving of word changes.
+const MIN_WORD_RATIO: f32 = 0.5;
+
+/// Pairs replaced lines one to one when their counts match, else as one block.
+fn pair_lines(old: &[&str], new: &[&str], old_text: &str, new_text: &str) -> Vec<(String, String)> {
+    if old.len() == new.len() {
+        return old
+            .iter()
+            .zip(new)
+            .map(|(o, n)| (o.to_string(), n.to_string()))
+            .collect();
+    }
+    vec![(old_text.to_string(), new_text.to_string())]
+}
+
+fn replace_words(old: &str, new: &str, segments: &mut Vec<Segment>, counts: &mut VersionDiff) {
+    let words = TextDiff::configure()
+        .timeout(DEADLINE)
+        .diff_unicode_words(old, new);
+    if words.ratio() < MIN_WORD_RATIO {
+        counts.removed_words += count_words(old);
+        counts.added_words += count_words(new);
+        push(segments, Op::Delete, old);
+        push(segments, Op::Insert, new);
+        return;
+    }
+    let mut run = ChangeRun::default();
+    for change in words.iter_all_changes() {
+        let text = change.value();
+        match change.tag() {
+            ChangeTag::Insert => counts.added_words += count_words(text),
+            ChangeTag::Delete => counts.removed_words += count_words(text),
+            ChangeTag::Equal => {}
+        }
+        run.add(Op::from(change.tag()), text, segments);
+    }
+    run.flush(segments);
+}
+
+/// Gathers neighbouring word changes, and the spaces between them, into one
+/// removal and one insertion, so a rewritten phrase reads as a whole.
+#[derive(Default)]
+struct ChangeRun {
+    removed: String,
+    added: String,
+    spaces: String,
+}
+
+impl ChangeRun {
+    fn add(&mut self, op: Op, text: &str, segments: &mut Vec<Segment>) {
+        let in_run = !self.removed.is_empty() || !self.added.is_empty();
+        match op {
+            Op::Equal if in_run && text.trim().is_empty() => self.spaces.push_str(text),
+            Op::Equal => {
+                self.flush(segments);
+                push(segments, Op::Equal, text);
+            }
+            Op::Delete | Op::Insert => {
+                let spaces = std::mem::take(&mut self.spaces);
+                self.removed.push_str(&spaces);
+                self.added.push_str(&spaces);
+                let side = if op == Op::Delete {
+                    &mut self.removed
+                } else {
+                    &mut self.added
+                };
+                side.push_str(text);
+            }
+        }
+    }
+
+    fn flush(&mut self, segments: &mut Vec<Segment>) {
+        let run = std::mem::take(self);
+        for (op, text) in [
+            (Op::Delete, run.removed),
+            (Op::Insert, run.added),
+            (Op::Equal, run.spaces),
+        ] {
+            if !text.is_empty() {
+                push(segments, op, &text);
+            }
+        }
+    }
+}
+
+/// Appends text to the last segment when it has the same operation.
+fn push(segments: &mut Vec<Segment>, op: Op, text: &str) {
+    match segments.last_mut() {
+        Some(last) if last.op == op => last.text.push_str(text),
+        _ => segments.push(Segment {
+            op,
+            text: text.to_string(),
+        }),
+    }
+}
+
+/// Words in `text`, as Unicode word segmentation (UAX #29) finds them.
+fn count_words(text: &str) -> usize {
+    text.unicode_words().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side<'a>(title: &'a str, body: &'a str) -> Side<'a> {
+        Side {
+            title,
+            body,
+            label: "v",
+        }
+    }
+
+    #[test]
+    fn a_changed_number_is_one_word_out_one_in() {
+        let d = diff(
+            side("Talks", "They met for 58 minutes.\nNo deal."),
+            side("Talks", "They met for 90 minutes.\nNo deal."),
+        );
+        assert!(!d.title_changed);
+        assert_eq!((d.added_words, d.removed_words), (1, 1));
+        assert!(d.unified.contains("-They met for 58 minutes."));
+        assert!(d.unified.contains("+They met for 90 minutes."));
+        assert_eq!(
+            word_diff_markup(&d),
+            "Talks\nThey met for [-58-]{+90+} minutes.\nNo deal.\n"
+        );
+    }
+
+    #[test]
+    fn an_appended_arabic_paragraph_counts_its_words() {
+        let d = diff(
+            side("عنوان", "وقال ترامب إن بوتين يريد السلام."),
+            side(
+                "عنوان",
+                "وقال ترامب إن بوتين يريد السلام.\nوأكد الكرملين موعد اللقاء.",
+            ),
+        );
+        assert_eq!(d.removed_words, 0);
+        assert_eq!(d.added_words, 4);
+        assert!(d.unified.contains("+وأكد الكرملين موعد اللقاء."));
+    }
+
+    #[test]
+    fn cyrillic_case_endings_are_whole_word_changes() {
+        let d = diff(
+            side("Т", "Переговоры по Украине."),
+            side("Т", "Переговоры об Украины."),
+        );
+        assert_eq!((d.added_words, d.removed_words), (2, 2));
+    }
+
+    #[test]
+    fn a_new_title_is_flagged() {
+        let d = diff(side("Old headline", "Body."), side("New headline", "Body."));
+        assert!(d.title_changed);
+        assert_eq!((d.added_words, d.removed_words), (1, 1));
+    }
+
+    #[test]
+    fn identical_versions_have_no_hunks() {
+        let d = diff(side("T", "A.\nB."), side("T", "A.\nB."));
+        assert!(d.hunks.is_empty());
+        assert_eq!(d.unified, "");
+    }
+}

@@ -1,0 +1,127 @@
+//! Extraction: the title, body text and metadata of an article page.
+//!
+//! The body is found readability-style: the page is cut into text blocks at
+//! block-level elements and `<br>`s, skipping scripts, navigation, forms and
+//! elements whose class or id marks them as boilerplate (ads, share bars, related
+//! links, newsletters, comments); each substantial block scores its container and,
+//! at half weight, the container's parent; the best-scoring element is the body,
+//! and its blocks with little link text are the paragraphs, one per line.
+//!
+//! Works on a parsed tree that is `!Send`: call it from a blocking task and keep
+//! only the owned [`Extracted`] result.
+
+mod blocks;
+mod metadata;
+
+use scraper::Html;
+use url::Url;
+
+pub use blocks::is_boilerplate_token;
+pub use metadata::primary_language;
+
+/// What was extracted from a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extracted {
+    pub title: Option<String>,
+    /// Body paragraphs in document order (right-to-left text keeps its logical order).
+    pub paragraphs: Vec<String>,
+    /// `<link rel=canonical>` (or og:url), absolute.
+    pub canonical: Option<Url>,
+    /// Primary language subtag from `<html lang>`, e.g. "ar".
+    pub language: Option<String>,
+}
+
+impl Extracted {
+    /// The body as text, one paragraph per line.
+    pub fn body(&self) -> String {
+        self.paragraphs.join("\n")
+    }
+}
+
+/// Extracts an article from decoded HTML fetched from `page_url`.
+pub fn extract(html: &str, page_url: &Url) -> Extracted {
+    let document = Html::parse_document(html);
+    let meta = metadata::read(&document, page_url);
+    let paragraphs = blocks::body_paragraphs(&document);
+    let title = meta.title.or_else(|| paragraphs.first().cloned());
+    Extracted {
+        title,
+        paragraphs,
+        canonical: meta.canonical,
+        language: meta.language,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(body: &str) -> String {
+        format!(
+            "<html lang=\"en-GB\"><head><title>Talks resume | The Daily Courier</title>\
+             <link rel=\"canonical\" href=\"/news/1-talks.html\"></head><body>{body}</body></html>"
+        )
+    }
+
+    fn url() -> Url {
+        Url::parse("http://127.0.0.1:9/news/1-talks.html?utm_source=x").unwrap()
+    }
+
+    #[test]
+    fn finds_the_body_among_boilerplate() {
+        let html = page(
+            "<nav><a href=/>Home</a><a href=/w>World</a></nav>\
+             <div class=\"ticker\">Breaking: markets open higher, analysts say, today</div>\
+             <article><h1>Talks resume</h1><div class=\"article-body\">\
+             <p>Negotiators from both countries met in Geneva on Tuesday, officials said, for a third round.</p>\
+             <div class=\"ad-slot\">Advertisement: buy a car, cheap, today, now, here</div>\
+             <p>The talks, which lasted six hours, focused on a ceasefire, prisoner exchanges and guarantees.</p>\
+             <p>Read more: <a href=/x>Ten things to know about the long, complicated history of these talks</a></p>\
+             </div></article>\
+             <aside><p>Most read: a long list of other stories, sport, weather, and more.</p></aside>",
+        );
+        let got = extract(&html, &url());
+        assert_eq!(got.title.as_deref(), Some("Talks resume"));
+        assert_eq!(got.paragraphs.len(), 2, "{:?}", got.paragraphs);
+        assert!(got.paragraphs[0].starts_with("Negotiators"));
+        assert!(got.paragraphs[1].starts_with("The talks"));
+        assert_eq!(
+            got.canonical.unwrap().as_str(),
+            "http://127.0.0.1:9/news/1-talks.html"
+        );
+        assert_eq!(got.language.as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn br_separated_text_becomes_paragraphs() {
+        let html = page(
+            "<table><tr><td><div id=\"content\">First paragraph of the story, with enough words, really.<br><br>\
+             Second paragraph, <a href=/t>Kyiv</a> said, continues the story at some length.<br><br></div></td></tr></table>",
+        );
+        let got = extract(&html, &url());
+        assert_eq!(got.paragraphs.len(), 2, "{:?}", got.paragraphs);
+        assert_eq!(
+            got.paragraphs[1],
+            "Second paragraph, Kyiv said, continues the story at some length."
+        );
+    }
+
+    #[test]
+    fn arabic_text_keeps_its_order_and_subheadings() {
+        let html = "<html lang=\"ar\" dir=\"rtl\"><head><meta property=\"og:title\" content=\"ترامب يستعد\"></head><body>\
+            <div class=\"article-body\"><p>في خطوة جديدة نحو إنهاء الحرب، أعلن الرئيس الأمريكي دونالد ترامب.</p>\
+            <h2>إنهاء الحرب</h2><p>وبحسب وكالة رويترز، فإنه بعد مكالمة استمرت لأكثر من ساعة.</p></div></body></html>";
+        let got = extract(html, &url());
+        assert_eq!(got.title.as_deref(), Some("ترامب يستعد"));
+        assert_eq!(got.paragraphs[1], "إنهاء الحرب");
+        assert_eq!(got.language.as_deref(), Some("ar"));
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        let deep = "<div>".repeat(5_000) + "text";
+        let _ = extract(&deep, &url());
+        let _ = extract("\u{0}\u{1}<<<>>>&&&", &url());
+        assert_eq!(extract("", &url()).paragraphs, Vec::<String>::new());
+    }
+}

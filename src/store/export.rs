@@ -1,0 +1,55 @@
+//! `redline export`: every stored article as one JSON object per line, in the
+//! shape newsfarm's scorer reads (url, cluster, versions, topics, language).
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+
+/// One line of the export.
+#[derive(Debug, Serialize)]
+struct ExportRow<'a> {
+    id: &'a str,
+    url: &'a str,
+    /// Story cluster; each article is its own until wire copies are grouped.
+    cluster: &'a str,
+    versions: u32,
+    topics: Vec<String>,
+    language: Option<&'a str>,
+    title: &'a str,
+    feed: &'a str,
+    first_seen: DateTime<Utc>,
+    last_changed: DateTime<Utc>,
+}
+
+/// A failed export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// Writes every stored article to `out`, one JSON line each.
+pub fn export_jsonl(store: &dyn Store, out: &mut impl Write) -> Result<(), ExportError> {
+    for a in store.articles()? {
+        let row = ExportRow {
+            id: &a.id,
+            url: &a.url,
+            cluster: &a.id,
+            versions: a.versions,
+            topics: Vec::new(),
+            language: a.language.as_deref(),
+            title: &a.title,
+            feed: &a.feed,
+            first_seen: a.first_seen,
+            last_changed: a.last_changed,
+        };
+        serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

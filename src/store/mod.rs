@@ -1,0 +1,176 @@
+//! Storage: every version of every article, the feeds and their HTTP state, and
+//! the revisit queue, behind the small [`Store`] trait.
+//!
+//! [`sled_store::SledStore`] is the embedded default. The trait is what a shared
+//! backend (PostgreSQL, so that several daemons can split the work) implements.
+//! Writes that belong together (a new version, its article record, its links and
+//! its place in the revisit queue) are one atomic [`Store::commit`].
+
+mod export;
+mod sled_store;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::fetch::Validators;
+
+pub use export::{ExportError, export_jsonl};
+pub use sled_store::SledStore;
+
+/// A storage failure, naming what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store in {path}: {source}{hint}")]
+    Open {
+        path: std::path::PathBuf,
+        source: sled::Error,
+        hint: &'static str,
+    },
+    #[error("store error while {context}: {source}")]
+    Backend {
+        context: &'static str,
+        source: sled::Error,
+    },
+    #[error("stored record for {key} is unreadable: {source}")]
+    Corrupt {
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "the store in {path} was written by a newer redline (format {found}, this one reads {supported})"
+    )]
+    Format {
+        path: std::path::PathBuf,
+        found: u32,
+        supported: u32,
+    },
+}
+
+/// A stored article: what is known about it besides its versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleRecord {
+    /// Short stable id (see [`crate::canonical::article_id`]).
+    pub id: String,
+    /// Canonical URL.
+    pub url: String,
+    /// The feed it was first found in.
+    pub feed: String,
+    pub title: String,
+    pub language: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_changed: DateTime<Utc>,
+    pub last_checked: DateTime<Utc>,
+    /// Number of stored versions (the latest one's number).
+    pub versions: u32,
+    /// When it is due to be fetched again; `None` once revisits are over.
+    pub next_check: Option<DateTime<Utc>>,
+    /// HTTP validators of the last page fetch.
+    #[serde(default)]
+    pub validators: Validators,
+}
+
+/// One version of an article's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// 1-based.
+    pub number: u32,
+    pub title: String,
+    /// One paragraph per line.
+    pub body: String,
+    /// BLAKE3 of title and body (hex, 16 digits).
+    pub content_hash: String,
+    pub first_seen: DateTime<Utc>,
+}
+
+impl Version {
+    /// The hash that decides whether a fetch is a new version.
+    pub fn hash_content(title: &str, body: &str) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(title.as_bytes());
+        hasher.update(b"\n\x00\n");
+        hasher.update(body.as_bytes());
+        hasher.finalize().to_hex()[..16].to_string()
+    }
+}
+
+/// Where a feed came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedOrigin {
+    /// Listed in the configuration file.
+    Config,
+    /// Added by `redline feeds import` or a configured import.
+    Import,
+}
+
+/// A feed and its polling state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedRecord {
+    pub url: String,
+    pub title: Option<String>,
+    pub language: Option<String>,
+    pub origin: FeedOrigin,
+    #[serde(default)]
+    pub validators: Validators,
+    pub last_polled: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub error_streak: u32,
+    /// Whether the last successful parse needed repairs.
+    #[serde(default)]
+    pub degraded: bool,
+    #[serde(default)]
+    pub items: u32,
+}
+
+impl FeedRecord {
+    pub fn new(url: &str, origin: FeedOrigin) -> FeedRecord {
+        FeedRecord {
+            url: url.to_string(),
+            title: None,
+            language: None,
+            origin,
+            validators: Validators::default(),
+            last_polled: None,
+            last_success: None,
+            last_error: None,
+            error_streak: 0,
+            degraded: false,
+            items: 0,
+        }
+    }
+}
+
+/// Writes that must land together.
+#[derive(Debug, Clone, Default)]
+pub struct Commit<'a> {
+    pub article: Option<&'a ArticleRecord>,
+    /// A new version of `article`.
+    pub version: Option<&'a Version>,
+    /// Links (feed item URLs, redirect aliases) that lead to `article`.
+    pub links: &'a [String],
+    /// The revisit time `article` had before this commit, to be replaced.
+    pub previous_check: Option<DateTime<Utc>>,
+}
+
+/// What redline keeps. Implementations are cheap to share between tasks.
+pub trait Store: Send + Sync {
+    fn article(&self, id: &str) -> Result<Option<ArticleRecord>, StoreError>;
+    /// Finds an article by id, unique id prefix, canonical URL or known link.
+    fn find_article(&self, key: &str) -> Result<Option<ArticleRecord>, StoreError>;
+    /// The article a feed link or alias is known to lead to.
+    fn resolve_link(&self, link: &str) -> Result<Option<String>, StoreError>;
+    fn articles(&self) -> Result<Vec<ArticleRecord>, StoreError>;
+    fn version(&self, id: &str, number: u32) -> Result<Option<Version>, StoreError>;
+    fn versions(&self, id: &str) -> Result<Vec<Version>, StoreError>;
+    /// Ids of articles due for a revisit at or before `now`, oldest first.
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Applies a group of writes atomically.
+    fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError>;
+    fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError>;
+    fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError>;
+    fn put_feed(&self, feed: &FeedRecord) -> Result<(), StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}

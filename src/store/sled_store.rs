@@ -1,0 +1,414 @@
+//! The embedded sled store.
+//!
+//! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version),
+//! `links` (URL → id), `due` (time in ms, big-endian ‖ id → nothing: the revisit
+//! queue in time order), `feeds` (URL → record) and `meta` (format version).
+//! Records are JSON so that they stay readable across releases.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::{Transactional, Tree};
+
+use super::{ArticleRecord, Commit, FeedRecord, Store, StoreError, Version};
+use crate::canonical;
+
+/// The on-disk format this build reads and writes.
+const FORMAT: u32 = 1;
+
+/// sled-backed [`Store`]. Cloning shares the same database.
+#[derive(Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    articles: Tree,
+    versions: Tree,
+    links: Tree,
+    due: Tree,
+    feeds: Tree,
+}
+
+fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+    move |source| StoreError::Backend { context, source }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialise to JSON")
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
+
+fn version_key(id: &str, number: u32) -> Vec<u8> {
+    let mut key = id.as_bytes().to_vec();
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+fn due_key(at: DateTime<Utc>, id: &str) -> Vec<u8> {
+    let millis = at.timestamp_millis().max(0) as u64;
+    let mut key = millis.to_be_bytes().to_vec();
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+fn open_hint(error: &sled::Error) -> &'static str {
+    let text = error.to_string();
+    if text.contains("lock") {
+        " (another redline process, such as a running daemon, is using this data directory)"
+    } else if matches!(error, sled::Error::Corruption { .. }) {
+        " (the store is damaged: restore the directory from a backup or re-create it from `redline export`)"
+    } else {
+        ""
+    }
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir` with a bounded page cache.
+    pub fn open(dir: &Path, cache_capacity_mb: u64) -> Result<SledStore, StoreError> {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_capacity_mb.saturating_mul(1024 * 1024))
+            .flush_every_ms(Some(500))
+            .open();
+        let db = opened.map_err(|source| StoreError::Open {
+            path: dir.to_owned(),
+            hint: open_hint(&source),
+            source,
+        })?;
+        let tree = |name: &str| db.open_tree(name).map_err(backend("opening a tree"));
+        let store = SledStore {
+            articles: tree("articles")?,
+            versions: tree("versions")?,
+            links: tree("links")?,
+            due: tree("due")?,
+            feeds: tree("feeds")?,
+            db: db.clone(),
+        };
+        store.check_format(dir)?;
+        Ok(store)
+    }
+
+    fn check_format(&self, dir: &Path) -> Result<(), StoreError> {
+        let meta = self
+            .db
+            .open_tree("meta")
+            .map_err(backend("opening a tree"))?;
+        match meta.get("format").map_err(backend("reading the format"))? {
+            None => {
+                meta.insert("format", &FORMAT.to_be_bytes())
+                    .map_err(backend("writing the format"))?;
+                Ok(())
+            }
+            Some(bytes) => {
+                let found = bytes
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .unwrap_or(u32::MAX);
+                if found > FORMAT {
+                    return Err(StoreError::Format {
+                        path: dir.to_owned(),
+                        found,
+                        supported: FORMAT,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        tree: &Tree,
+        key: &[u8],
+        context: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        match tree.get(key).map_err(backend(context))? {
+            Some(bytes) => decode(key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn find_by_prefix(&self, prefix: &str) -> Result<Option<ArticleRecord>, StoreError> {
+        let mut matches = self.articles.scan_prefix(prefix.as_bytes());
+        let Some(first) = matches.next() else {
+            return Ok(None);
+        };
+        if matches.next().is_some() {
+            return Ok(None);
+        }
+        let (key, value) = first.map_err(backend("scanning articles"))?;
+        decode(&key, &value).map(Some)
+    }
+}
+
+impl Store for SledStore {
+    fn article(&self, id: &str) -> Result<Option<ArticleRecord>, StoreError> {
+        self.get(&self.articles, id.as_bytes(), "reading an article")
+    }
+
+    fn find_article(&self, key: &str) -> Result<Option<ArticleRecord>, StoreError> {
+        if canonical::looks_like_id(key) {
+            return self.find_by_prefix(&key.to_ascii_lowercase());
+        }
+        let Ok(url) = canonical::parse_http_url(key) else {
+            return Ok(None);
+        };
+        let url = canonical::canonicalize(url);
+        if let Some(article) = self.article(&canonical::article_id(&url))? {
+            return Ok(Some(article));
+        }
+        match self.resolve_link(url.as_str())? {
+            Some(id) => self.article(&id),
+            None => Ok(None),
+        }
+    }
+
+    fn resolve_link(&self, link: &str) -> Result<Option<String>, StoreError> {
+        let found = self
+            .links
+            .get(link.as_bytes())
+            .map_err(backend("reading a link"))?;
+        Ok(found.map(|id| String::from_utf8_lossy(&id).into_owned()))
+    }
+
+    fn articles(&self) -> Result<Vec<ArticleRecord>, StoreError> {
+        self.articles
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("listing articles"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn version(&self, id: &str, number: u32) -> Result<Option<Version>, StoreError> {
+        self.get(
+            &self.versions,
+            &version_key(id, number),
+            "reading a version",
+        )
+    }
+
+    fn versions(&self, id: &str) -> Result<Vec<Version>, StoreError> {
+        self.versions
+            .scan_prefix(id.as_bytes())
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("listing versions"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
+        let end = due_key(now, "\u{7f}");
+        self.due
+            .range(..end)
+            .take(limit)
+            .map(|entry| {
+                let (key, _) = entry.map_err(backend("reading the revisit queue"))?;
+                Ok(String::from_utf8_lossy(&key[8..]).into_owned())
+            })
+            .collect()
+    }
+
+    fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        let article = commit
+            .article
+            .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
+        let version = match (commit.article, commit.version) {
+            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode(v))),
+            _ => None,
+        };
+        let old_due = commit
+            .article
+            .zip(commit.previous_check)
+            .map(|(a, at)| due_key(at, &a.id));
+        let new_due = commit
+            .article
+            .and_then(|a| a.next_check.map(|at| due_key(at, &a.id)));
+        let id = commit.article.map(|a| a.id.clone()).unwrap_or_default();
+        let result: Result<(), TransactionError<()>> =
+            (&self.articles, &self.versions, &self.links, &self.due).transaction(
+                |(articles, versions, links, due)| {
+                    if let Some((key, value)) = &article {
+                        articles.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    if let Some((key, value)) = &version {
+                        versions.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    for link in commit.links {
+                        links.insert(link.as_bytes(), id.as_bytes())?;
+                    }
+                    if let Some(key) = &old_due {
+                        due.remove(key.as_slice())?;
+                    }
+                    if let Some(key) = &new_due {
+                        due.insert(key.as_slice(), &[])?;
+                    }
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                },
+            );
+        result.map_err(|e| match e {
+            TransactionError::Storage(source) => StoreError::Backend {
+                context: "committing a version",
+                source,
+            },
+            TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
+        })
+    }
+
+    fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError> {
+        self.get(&self.feeds, url.as_bytes(), "reading a feed")
+    }
+
+    fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError> {
+        self.feeds
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("listing feeds"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn put_feed(&self, feed: &FeedRecord) -> Result<(), StoreError> {
+        self.feeds
+            .insert(feed.url.as_bytes(), encode(feed))
+            .map_err(backend("writing a feed"))?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(backend("flushing"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::Validators;
+
+    fn record(id: &str, versions: u32, next: Option<DateTime<Utc>>) -> ArticleRecord {
+        let now = Utc::now();
+        ArticleRecord {
+            id: id.into(),
+            url: format!("http://127.0.0.1/{id}"),
+            feed: "http://127.0.0.1/rss".into(),
+            title: "t".into(),
+            language: None,
+            first_seen: now,
+            last_changed: now,
+            last_checked: now,
+            versions,
+            next_check: next,
+            validators: Validators::default(),
+        }
+    }
+
+    fn version(number: u32, body: &str) -> Version {
+        Version {
+            number,
+            title: "t".into(),
+            body: body.into(),
+            content_hash: Version::hash_content("t", body),
+            first_seen: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn commit_stores_article_version_links_and_queue_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let at = DateTime::from_timestamp(1_000, 0).unwrap();
+        let a = record("abcdef0123", 1, Some(at));
+        let links = vec!["http://127.0.0.1/alias".to_string()];
+        store
+            .commit(&Commit {
+                article: Some(&a),
+                version: Some(&version(1, "x")),
+                links: &links,
+                previous_check: None,
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .resolve_link("http://127.0.0.1/alias")
+                .unwrap()
+                .as_deref(),
+            Some("abcdef0123")
+        );
+        assert_eq!(store.due(at, 10).unwrap(), vec!["abcdef0123".to_string()]);
+        assert!(
+            store
+                .due(at - chrono::Duration::seconds(1), 10)
+                .unwrap()
+                .is_empty()
+        );
+
+        let later = at + chrono::Duration::seconds(60);
+        let b = ArticleRecord {
+            versions: 2,
+            next_check: Some(later),
+            ..a.clone()
+        };
+        store
+            .commit(&Commit {
+                article: Some(&b),
+                version: Some(&version(2, "y")),
+                links: &[],
+                previous_check: Some(at),
+            })
+            .unwrap();
+        assert!(
+            store.due(at, 10).unwrap().is_empty(),
+            "the old queue entry is replaced"
+        );
+        assert_eq!(store.versions("abcdef0123").unwrap().len(), 2);
+        assert_eq!(store.find_article("abcd").unwrap().unwrap().versions, 2);
+        assert_eq!(
+            store
+                .find_article("http://127.0.0.1/alias")
+                .unwrap()
+                .unwrap()
+                .id,
+            "abcdef0123"
+        );
+    }
+
+    #[test]
+    fn data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path(), 16).unwrap();
+            let a = record("0123456789", 1, None);
+            store
+                .commit(&Commit {
+                    article: Some(&a),
+                    version: Some(&version(1, "x")),
+                    links: &[],
+                    previous_check: None,
+                })
+                .unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        assert_eq!(store.version("0123456789", 1).unwrap().unwrap().body, "x");
+    }
+
+    #[test]
+    fn a_second_open_names_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path(), 16).unwrap();
+        let err = SledStore::open(dir.path(), 16).err().unwrap().to_string();
+        assert!(err.contains("another redline process"), "{err}");
+    }
+}

@@ -1,0 +1,205 @@
+//! The topology: the daemon's tasks and how the stages connect.
+//!
+//! One task per feed polls it on its interval ([`poller`]); each link it has not
+//! seen becomes an article task that fetches, extracts and stores version 1
+//! ([`articles`]); a scheduler task takes stored articles whose revisit is due
+//! and runs them through the same path, which stores a new version and emits an
+//! `updated` alert with its diff when the text changed. Alerts leave through a
+//! channel to the sinks. CPU-bound work (parsing, extraction, diffing) runs on the
+//! blocking pool, bounded by a semaphore sized to the cores.
+//!
+//! Shutdown: when the token is cancelled, polling and scheduling stop, article
+//! tasks that are still fetching are dropped, those that already have their page
+//! finish their writes, and the store is flushed.
+
+mod articles;
+mod feed_set;
+mod poller;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::alerts::Alert;
+use crate::config::Config;
+use crate::fetch::{FetchError, Fetcher};
+use crate::schedule::RevisitPolicy;
+use crate::store::{Store, StoreError};
+
+pub use feed_set::{ActiveFeed, import_feed_list, record_imports};
+
+/// Why the daemon could not start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+}
+
+/// How often the scheduler looks for due revisits.
+const SCHEDULER_TICK: Duration = Duration::from_millis(500);
+/// Revisits started per scheduler tick at most.
+const SCHEDULER_BATCH: usize = 1000;
+/// Article locks; an article's id picks one, so two tasks never update it at once.
+const ARTICLE_LOCKS: usize = 64;
+
+/// State shared by every task of a running daemon.
+pub(crate) struct Context {
+    pub store: Arc<dyn Store>,
+    pub fetcher: Fetcher,
+    pub alerts: mpsc::Sender<Alert>,
+    pub revisits: RevisitPolicy,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+    /// Bounds CPU-bound work on the blocking pool.
+    pub cpu: Semaphore,
+    /// Links and article ids with a task under way.
+    inflight: Mutex<HashSet<String>>,
+    /// Feeds whose next poll must be unconditional (an article from them failed).
+    refetch_feeds: Mutex<HashSet<String>>,
+    article_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Context {
+    /// Marks `key` as under way; false if it already was.
+    fn begin(&self, key: &str) -> bool {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string())
+    }
+
+    fn end(&self, key: &str) {
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    fn request_refetch(&self, feed: &str) {
+        self.refetch_feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(feed.to_string());
+    }
+
+    fn take_refetch(&self, feed: &str) -> bool {
+        self.refetch_feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(feed)
+    }
+
+    fn article_lock(&self, id: &str) -> &tokio::sync::Mutex<()> {
+        let hash = blake3::hash(id.as_bytes());
+        let index = hash.as_bytes()[0] as usize % self.article_locks.len();
+        &self.article_locks[index]
+    }
+
+    /// Runs CPU-bound work on the blocking pool, at most one job per core at once.
+    async fn cpu<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let _permit = self
+            .cpu
+            .acquire()
+            .await
+            .expect("the CPU semaphore is never closed");
+        match tokio::task::spawn_blocking(work).await {
+            Ok(value) => value,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+/// The running daemon's wiring.
+pub struct Topology {
+    ctx: Arc<Context>,
+    config: Config,
+}
+
+impl Topology {
+    /// Wires the stages; alerts go to `alerts`.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        alerts: mpsc::Sender<Alert>,
+    ) -> Result<Topology, TopologyError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let ctx = Context {
+            fetcher: Fetcher::new(&config.fetch)?,
+            revisits: RevisitPolicy::new(&config.schedule),
+            store,
+            alerts,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            cpu: Semaphore::new(cores),
+            inflight: Mutex::new(HashSet::new()),
+            refetch_feeds: Mutex::new(HashSet::new()),
+            article_locks: (0..ARTICLE_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        };
+        Ok(Topology {
+            ctx: Arc::new(ctx),
+            config,
+        })
+    }
+
+    /// A token that stops the daemon when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.ctx.shutdown.clone()
+    }
+
+    /// Runs until the shutdown token is cancelled, then drains and flushes.
+    pub async fn run(self) -> Result<(), TopologyError> {
+        let ctx = self.ctx;
+        let feeds = feed_set::active_feeds(&ctx, &self.config).await?;
+        if feeds.is_empty() {
+            tracing::warn!(
+                "no feeds configured: add [[feed]] entries, imports, or run `redline feeds import`"
+            );
+        }
+        tracing::info!(feeds = feeds.len(), "redline started");
+        for feed in feeds {
+            let ctx2 = ctx.clone();
+            ctx.tasks.spawn(poller::poll_loop(ctx2, feed));
+        }
+        ctx.tasks.spawn(revisit_scheduler(ctx.clone()));
+        ctx.shutdown.cancelled().await;
+        tracing::info!("shutting down: finishing in-flight writes");
+        ctx.tasks.close();
+        ctx.tasks.wait().await;
+        let store = ctx.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .expect("flush task does not panic")?;
+        tracing::info!("store flushed; stopped");
+        Ok(())
+    }
+}
+
+/// Starts revisits of stored articles as they fall due.
+async fn revisit_scheduler(ctx: Arc<Context>) {
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(SCHEDULER_TICK) => {}
+        }
+        let due = match ctx.store.due(chrono::Utc::now(), SCHEDULER_BATCH) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the revisit queue");
+                continue;
+            }
+        };
+        for id in due {
+            if ctx.begin(&id) {
+                ctx.tasks.spawn(articles::revisit(ctx.clone(), id));
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Shared pieces of the integration tests: a loopback web server whose pages the
+//! test edits, and a daemon harness that collects alerts.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use redline::alerts::{Alert, ChannelSink, Sink};
+use redline::config::{Config, FeedConfig, FetchConfig, ScheduleConfig, StorageConfig};
+use redline::store::SledStore;
+use redline::topology::Topology;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// One page: its content type and bytes.
+#[derive(Clone)]
+pub struct Page {
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Pages {
+    pages: HashMap<String, Page>,
+    hits: HashMap<String, usize>,
+}
+
+/// A web server on 127.0.0.1 serving pages the test sets and changes.
+#[derive(Clone)]
+pub struct TestServer {
+    pub base: String,
+    state: Arc<Mutex<Pages>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let state = Arc::new(Mutex::new(Pages::default()));
+        let app = Router::new().fallback(serve).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        TestServer { base, state }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn set(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
+        let page = Page {
+            content_type: content_type.to_string(),
+            body: body.into(),
+        };
+        self.state
+            .lock()
+            .unwrap()
+            .pages
+            .insert(path.to_string(), page);
+    }
+
+    /// How many requests `path` has received.
+    pub fn hits(&self, path: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+async fn serve(State(state): State<Arc<Mutex<Pages>>>, uri: Uri) -> Response {
+    let mut pages = state.lock().unwrap();
+    *pages.hits.entry(uri.path().to_string()).or_default() += 1;
+    match pages.pages.get(uri.path()) {
+        Some(page) => (
+            [(header::CONTENT_TYPE, page.content_type.clone())],
+            page.body.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// An RSS 2.0 feed linking to `links`.
+pub fn rss(links: &[String]) -> String {
+    let items: String = links
+        .iter()
+        .map(|l| format!("<item><title>item</title><link>{l}</link></item>"))
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Test feed</title>{items}</channel></rss>"
+    )
+}
+
+/// An article page with boilerplate around `paragraphs`.
+pub fn article(title: &str, paragraphs: &[&str]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} | Test Site</title></head>\
+         <body><nav><a href=\"/\">Home</a> <a href=\"/world\">World</a></nav>\
+         <article><h1>{title}</h1><div class=\"article-body\">{body}</div></article>\
+         <footer><p>© Test Site, all rights reserved, every one of them, forever and ever.</p></footer></body></html>"
+    )
+}
+
+/// A config polling `feeds` fast and revisiting articles every 100 ms.
+pub fn fast_config(feeds: &[String]) -> Config {
+    let feeds = feeds
+        .iter()
+        .map(|url| FeedConfig {
+            url: url.clone(),
+            title: None,
+            language: None,
+            interval: None,
+        })
+        .collect();
+    let tick = Duration::from_millis(100);
+    Config {
+        feeds,
+        schedule: ScheduleConfig {
+            feed_interval: Duration::from_millis(200),
+            revisit_ages: vec![tick],
+            revisit_tail_interval: Some(tick),
+            revisit_stop_after: Some(Duration::from_secs(3600)),
+        },
+        fetch: FetchConfig {
+            timeout: Duration::from_secs(10),
+            retries: 0,
+            ..FetchConfig::default()
+        },
+        storage: StorageConfig {
+            cache_capacity_mb: 16,
+            ..StorageConfig::default()
+        },
+        ..Config::default()
+    }
+}
+
+/// A daemon running in this process, with its alerts in a channel.
+pub struct Daemon {
+    pub store: SledStore,
+    pub alerts: mpsc::UnboundedReceiver<Alert>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+    dispatcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Daemon {
+    pub fn start(config: Config, dir: &Path) -> Daemon {
+        let store = SledStore::open(dir, 16).expect("store opens");
+        let (tx, rx) = mpsc::channel(64);
+        let (alerts_tx, alerts) = mpsc::unbounded_channel();
+        let sinks: Vec<Box<dyn Sink>> = vec![Box::new(ChannelSink(alerts_tx))];
+        let dispatcher = redline::alerts::spawn_dispatcher(rx, sinks);
+        let topology = Topology::new(config, Arc::new(store.clone()), tx).expect("topology builds");
+        let stop = topology.shutdown_token();
+        let task = tokio::spawn(async move { topology.run().await.expect("daemon runs") });
+        Daemon {
+            store,
+            alerts,
+            stop,
+            task,
+            dispatcher: Some(dispatcher),
+        }
+    }
+
+    /// The next alert, or a panic after `secs` seconds without one.
+    pub async fn next_alert(&mut self, secs: u64) -> Alert {
+        tokio::time::timeout(Duration::from_secs(secs), self.alerts.recv())
+            .await
+            .expect("an alert arrives in time")
+            .expect("the alert channel is open")
+    }
+
+    /// Stops the daemon gracefully and waits until the store is flushed and released.
+    pub async fn stop(mut self) -> Vec<Alert> {
+        self.stop.cancel();
+        (&mut self.task).await.unwrap();
+        let dispatcher = self.dispatcher.take().unwrap();
+        tokio::task::spawn_blocking(move || dispatcher.join().unwrap())
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        while let Ok(alert) = self.alerts.try_recv() {
+            rest.push(alert);
+        }
+        rest
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; panics with `what` after `secs` seconds.
+pub async fn wait_until(secs: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
