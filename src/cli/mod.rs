@@ -3,6 +3,7 @@
 //! the file, feed or URL they concern.
 
 mod daemon;
+mod extract;
 mod feeds;
 mod inspect;
 
@@ -71,6 +72,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
     },
+    /// Extract article text from saved HTML files.
+    Extract(extract::ExtractArgs),
     /// Manage feeds.
     #[command(subcommand)]
     Feeds(feeds::FeedsCommand),
@@ -109,6 +112,7 @@ async fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Export {
             format: ExportFormat::Jsonl,
         } => inspect::export(&open_store(&args)?),
+        Command::Extract(a) => extract::run(a),
         Command::Feeds(command) => feeds::run(command, &args).await,
         Command::CheckConfig { file } => check_config(file.as_deref().or(args.config.as_deref())),
     }
