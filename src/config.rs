@@ -4,6 +4,7 @@
 //! values are errors that name the key and the file. See `config/redline.toml`
 //! for the documented reference.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::alerts::OutputFormat;
+use crate::fetch::{HostPolicy, host_key};
 
 /// A configuration that failed to load or validate.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,9 @@ pub struct FetchConfig {
     pub user_agent: String,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// Longest silence while reading a response.
+    #[serde(with = "humantime_serde")]
+    pub read_timeout: Duration,
     /// Total time for one request, body included.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
@@ -87,10 +92,16 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Requests in flight to one host at once.
     pub per_host_concurrency: usize,
+    /// Minimum time between two request starts on one host.
+    #[serde(with = "humantime_serde")]
+    pub min_host_delay: Duration,
     /// Requests in flight in all.
     pub global_concurrency: usize,
     /// Attempts after the first on timeouts, resets, 429 and 5xx.
     pub retries: u32,
+    /// Longest wait between attempts, and longest pause of a failing host.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
 }
 
 impl Default for FetchConfig {
@@ -103,12 +114,15 @@ impl Default for FetchConfig {
             )
             .to_string(),
             connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(20),
             timeout: Duration::from_secs(30),
             max_body_mb: 8,
             max_redirects: 5,
             per_host_concurrency: 1,
+            min_host_delay: Duration::from_secs(1),
             global_concurrency: 32,
             retries: 3,
+            max_backoff: Duration::from_secs(600),
         }
     }
 }
@@ -117,8 +131,17 @@ impl Default for FetchConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleConfig {
+    /// How often a feed is polled at first; it then adapts to how often the feed
+    /// publishes, between `feed_interval_min` and `feed_interval_max`.
     #[serde(with = "humantime_serde")]
     pub feed_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub feed_interval_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub feed_interval_max: Duration,
+    /// Ceiling of the backoff of a failing feed; it is retried at this pace for ever.
+    #[serde(with = "humantime_serde")]
+    pub feed_backoff_max: Duration,
     /// Ages (time since an article was first seen) at which it is fetched again.
     #[serde(deserialize_with = "duration_list")]
     pub revisit_ages: Vec<Duration>,
@@ -143,6 +166,9 @@ impl Default for ScheduleConfig {
         ];
         ScheduleConfig {
             feed_interval: Duration::from_secs(600),
+            feed_interval_min: Duration::from_secs(120),
+            feed_interval_max: Duration::from_secs(3600),
+            feed_backoff_max: Duration::from_secs(6 * 3600),
             revisit_ages: ages.into_iter().map(Duration::from_secs).collect(),
             revisit_tail_interval: None,
             revisit_stop_after: None,
@@ -164,9 +190,28 @@ pub struct FeedConfig {
     pub url: String,
     pub title: Option<String>,
     pub language: Option<String>,
-    /// Overrides `schedule.feed_interval` for this feed.
+    /// A fixed poll interval for this feed (no adaptation).
     #[serde(default, with = "humantime_serde")]
     pub interval: Option<Duration>,
+    /// Requests in flight to this feed's host (overrides `fetch.per_host_concurrency`).
+    pub host_concurrency: Option<usize>,
+    /// Minimum gap between requests to this feed's host (overrides `fetch.min_host_delay`).
+    #[serde(default, with = "humantime_serde")]
+    pub host_delay: Option<Duration>,
+}
+
+impl FeedConfig {
+    /// A feed with no overrides.
+    pub fn new(url: impl Into<String>) -> FeedConfig {
+        FeedConfig {
+            url: url.into(),
+            title: None,
+            language: None,
+            interval: None,
+            host_concurrency: None,
+            host_delay: None,
+        }
+    }
 }
 
 impl Config {
@@ -212,12 +257,25 @@ impl Config {
         let durations = [
             ("fetch.timeout", self.fetch.timeout),
             ("fetch.connect_timeout", self.fetch.connect_timeout),
+            ("fetch.read_timeout", self.fetch.read_timeout),
+            ("fetch.max_backoff", self.fetch.max_backoff),
             ("schedule.feed_interval", self.schedule.feed_interval),
+            (
+                "schedule.feed_interval_min",
+                self.schedule.feed_interval_min,
+            ),
+            ("schedule.feed_backoff_max", self.schedule.feed_backoff_max),
         ];
         for (key, value) in durations {
             if value.is_zero() {
                 return Err(self.invalid(key, "must be longer than zero"));
             }
+        }
+        if self.schedule.feed_interval_min > self.schedule.feed_interval_max {
+            return Err(self.invalid(
+                "schedule.feed_interval_min",
+                "must not exceed schedule.feed_interval_max",
+            ));
         }
         self.validate_revisits()?;
         for (i, feed) in self.feeds.iter().enumerate() {
@@ -227,6 +285,11 @@ impl Config {
             if feed.interval.is_some_and(|d| d.is_zero()) {
                 return Err(
                     self.invalid(&format!("feed[{i}].interval"), "must be longer than zero")
+                );
+            }
+            if feed.host_concurrency == Some(0) {
+                return Err(
+                    self.invalid(&format!("feed[{i}].host_concurrency"), "must be at least 1")
                 );
             }
         }
@@ -256,9 +319,25 @@ impl Config {
         }
     }
 
-    /// The feed list given one by one in the file, as URLs.
-    pub fn feed_urls(&self) -> impl Iterator<Item = &str> {
-        self.feeds.iter().map(|f| f.url.as_str())
+    /// Per-host politeness set by `[[feed]]` overrides, keyed by host and port.
+    pub fn host_overrides(&self) -> HashMap<String, HostPolicy> {
+        let mut overrides = HashMap::new();
+        for feed in &self.feeds {
+            if feed.host_concurrency.is_none() && feed.host_delay.is_none() {
+                continue;
+            }
+            let Ok(url) = crate::canonical::parse_http_url(&feed.url) else {
+                continue;
+            };
+            let policy = HostPolicy {
+                concurrency: feed
+                    .host_concurrency
+                    .unwrap_or(self.fetch.per_host_concurrency),
+                min_delay: feed.host_delay.unwrap_or(self.fetch.min_host_delay),
+            };
+            overrides.insert(host_key(&url), policy);
+        }
+        overrides
     }
 
     /// Resolves an import entry: URLs stay as they are, relative paths are taken
@@ -343,6 +422,16 @@ mod tests {
     fn decreasing_revisit_ages_are_rejected() {
         let err = parse("[schedule]\nrevisit_ages = [\"1h\", \"10m\"]\n").unwrap_err();
         assert!(err.to_string().contains("revisit_ages"));
+    }
+
+    #[test]
+    fn feed_overrides_set_their_host_policy() {
+        let text = "[fetch]\nmin_host_delay = \"2s\"\n[[feed]]\nurl = \"https://tass.ru/rss/v2.xml\"\nhost_concurrency = 2\n";
+        let config = parse(text).unwrap();
+        let overrides = config.host_overrides();
+        let policy = overrides["tass.ru:443"];
+        assert_eq!(policy.concurrency, 2);
+        assert_eq!(policy.min_delay, Duration::from_secs(2));
     }
 
     #[test]

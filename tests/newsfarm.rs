@@ -91,15 +91,10 @@ async fn every_article_of_the_small_scenario_is_ingested() {
     };
     let farm = start_newsfarm(dir, "small");
     let client = reqwest::Client::new();
-    let mut config = Config::parse(
-        &format!(
-            "imports = [\"{}/feeds.opml\"]\n[schedule]\nfeed_interval = \"1s\"\nrevisit_ages = [\"2s\"]\n\
-             revisit_tail_interval = \"3s\"\nrevisit_stop_after = \"1h\"\n[fetch]\nretries = 4\ntimeout = \"10s\"\n",
-            farm.control
-        ),
-        std::path::Path::new("newsfarm-test.toml"),
-    )
-    .unwrap();
+    // The shipped config/newsfarm.toml, pointed at this newsfarm's port.
+    let shipped =
+        include_str!("../config/newsfarm.toml").replace("http://127.0.0.1:8800", &farm.control);
+    let mut config = Config::parse(&shipped, std::path::Path::new("config/newsfarm.toml")).unwrap();
     config.storage.cache_capacity_mb = 32;
     let data = tempfile::tempdir().unwrap();
     let mut daemon = Daemon::start(config, data.path());

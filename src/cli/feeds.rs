@@ -29,7 +29,7 @@ pub(super) async fn run(command: &FeedsCommand, args: &Args) -> anyhow::Result<(
 async fn import(args: &Args, source: &str) -> anyhow::Result<()> {
     let config = load_config(args)?;
     let store = open_store(args)?;
-    let fetcher = Fetcher::new(&config.fetch)?;
+    let fetcher = Fetcher::new(&config.fetch, config.host_overrides())?;
     // Relative paths are taken relative to the working directory here, not the config.
     let location = if source.starts_with("http://") || source.starts_with("https://") {
         config.resolve_import(source)

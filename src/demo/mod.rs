@@ -53,21 +53,15 @@ pub struct DemoReport {
 /// The daemon configuration for the demo site: its feeds, polled every second,
 /// and articles revisited every second.
 pub fn demo_config(site: &DemoSite) -> Config {
-    let feeds = site
-        .feed_urls()
-        .into_iter()
-        .map(|url| FeedConfig {
-            url,
-            title: None,
-            language: None,
-            interval: None,
-        })
-        .collect();
+    let feeds = site.feed_urls().into_iter().map(FeedConfig::new).collect();
     let second = Duration::from_secs(1);
     Config {
         feeds,
         schedule: ScheduleConfig {
             feed_interval: second,
+            feed_interval_min: second,
+            feed_interval_max: second,
+            feed_backoff_max: Duration::from_secs(5),
             revisit_ages: vec![second],
             revisit_tail_interval: Some(second),
             revisit_stop_after: Some(Duration::from_secs(600)),
@@ -75,6 +69,7 @@ pub fn demo_config(site: &DemoSite) -> Config {
         fetch: FetchConfig {
             timeout: Duration::from_secs(5),
             retries: 1,
+            min_host_delay: Duration::ZERO,
             ..FetchConfig::default()
         },
         storage: StorageConfig {

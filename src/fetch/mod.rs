@@ -1,20 +1,23 @@
 //! HTTP fetching shared by feed polls and article fetches.
 //!
-//! One [`Fetcher`] holds the reqwest client and the politeness state: a cap on
-//! requests in flight per host and in all, conditional GET with stored
-//! validators, retries with exponential backoff that honour `Retry-After`, a body
-//! size limit counted after decompression, and a redirect policy that refuses
-//! non-http schemes and https→http downgrades. [`charset`] turns the raw bytes
-//! into text.
+//! One [`Fetcher`] holds the reqwest client and the politeness state of every
+//! host ([`hosts`]): requests in flight per host and in all, a minimum gap between
+//! request starts, pauses from `Retry-After`, and backoff after repeated failures.
+//! It sends conditional GETs with stored validators, retries transient failures
+//! with exponential backoff ([`retry`]), follows redirects itself (so each hop is
+//! polite to its own host, non-http schemes and https→http downgrades are refused,
+//! and permanent moves are reported), and cuts bodies off at a size limit counted
+//! after decompression. [`charset`] turns the raw bytes into text.
 
 pub mod charset;
+mod hosts;
+mod retry;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use rand::RngExt;
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, redirect};
 use serde::{Deserialize, Serialize};
@@ -22,6 +25,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::FetchConfig;
+
+pub use hosts::{HostPolicy, host_key};
+pub use retry::{backoff, retry_after, scaled_backoff};
 
 /// What went wrong with a request, naming its URL.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,8 @@ pub enum FetchError {
     Status { url: Url, status: StatusCode },
     #[error("{url}: body larger than the limit of {limit} bytes")]
     TooLarge { url: Url, limit: u64 },
+    #[error("{url}: redirect refused: {reason}")]
+    Redirect { url: Url, reason: String },
 }
 
 impl FetchError {
@@ -46,6 +54,21 @@ impl FetchError {
         match self {
             FetchError::Status { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// Whether trying again later may succeed (timeouts, resets, 408, 429, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Http { .. } => true,
+            FetchError::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::REQUEST_TIMEOUT
+            }
+            FetchError::TooLarge { .. } | FetchError::Client(_) | FetchError::Redirect { .. } => {
+                false
+            }
         }
     }
 }
@@ -88,6 +111,9 @@ impl Validators {
 pub struct Page {
     /// The URL after redirects.
     pub url: Url,
+    /// Set when every redirect on the way was permanent (301/308): the address
+    /// the requested URL has moved to for good.
+    pub moved_permanently: Option<Url>,
     pub content_type: Option<String>,
     pub content_language: Option<String>,
     pub validators: Validators,
@@ -105,39 +131,53 @@ pub enum FetchOutcome {
 /// The HTTP client with its politeness state.
 pub struct Fetcher {
     client: reqwest::Client,
-    hosts: Mutex<HashMap<String, Arc<HostState>>>,
+    hosts: hosts::Hosts,
     global: Arc<Semaphore>,
-    per_host: usize,
     max_body: u64,
+    max_redirects: usize,
     retries: u32,
+    /// Longest wait between attempts, and longest host pause.
+    ceiling: Duration,
 }
 
-/// Delay before the first retry; doubled on each further one.
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// Longest wait between two attempts, also for Retry-After.
-const BACKOFF_CEILING: Duration = Duration::from_secs(60);
+/// One step of a redirect chain.
+enum Hop {
+    Done(FetchOutcome),
+    Redirect { to: Url, permanent: bool },
+}
 
 impl Fetcher {
-    pub fn new(config: &FetchConfig) -> Result<Fetcher, FetchError> {
+    /// A fetcher with the configured defaults for every host, except the hosts
+    /// listed in `overrides`.
+    pub fn new(
+        config: &FetchConfig,
+        overrides: HashMap<String, HostPolicy>,
+    ) -> Result<Fetcher, FetchError> {
         let client = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
             .timeout(config.timeout)
-            .redirect(redirect_policy(config.max_redirects))
+            .redirect(redirect::Policy::none())
             .build()
             .map_err(FetchError::Client)?;
+        let default = HostPolicy {
+            concurrency: config.per_host_concurrency,
+            min_delay: config.min_host_delay,
+        };
         Ok(Fetcher {
             client,
-            hosts: Mutex::new(HashMap::new()),
+            hosts: hosts::Hosts::new(default, overrides, config.max_backoff),
             global: Arc::new(Semaphore::new(config.global_concurrency)),
-            per_host: config.per_host_concurrency,
             max_body: config.max_body_mb.saturating_mul(1024 * 1024),
+            max_redirects: config.max_redirects,
             retries: config.retries,
+            ceiling: config.max_backoff,
         })
     }
 
     /// GETs `url`, conditionally when `validators` are given, retrying transient
-    /// failures (timeouts, resets, 429, 5xx).
+    /// failures (timeouts, resets, 429, 5xx) with backoff.
     pub async fn get(
         &self,
         url: &Url,
@@ -145,46 +185,94 @@ impl Fetcher {
     ) -> Result<FetchOutcome, FetchError> {
         let mut attempt = 0;
         loop {
-            let result = self.get_once(url, validators).await;
-            let wait = match &result {
-                Err(e) if attempt < self.retries => retry_delay(e, attempt),
-                _ => None,
+            let error = match self.follow(url, validators).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) => error,
             };
-            let Some(wait) = wait else {
-                return result.map_err(|e| e.error);
-            };
-            let error = result
-                .err()
-                .map(|e| e.error.to_string())
-                .unwrap_or_default();
-            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            if attempt >= self.retries || !error.error.is_transient() {
+                return Err(error.error);
+            }
+            let wait = error
+                .retry_after
+                .map(|d| d.min(self.ceiling))
+                .unwrap_or_else(|| backoff(attempt, self.ceiling));
+            tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %error.error, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
 
-    async fn get_once(&self, url: &Url, validators: &Validators) -> Result<FetchOutcome, Attempt> {
-        let host = self.host(url);
+    /// One attempt, following redirects.
+    async fn follow(&self, url: &Url, validators: &Validators) -> Result<FetchOutcome, Attempt> {
+        let mut current = url.clone();
+        let mut permanent = true;
+        for hop in 0..=self.max_redirects {
+            // Validators belong to the URL asked for, not to where it redirects.
+            let sent = if hop == 0 {
+                validators.clone()
+            } else {
+                Validators::default()
+            };
+            match self.request(&current, &sent).await? {
+                Hop::Done(FetchOutcome::Fetched(mut page)) => {
+                    if hop > 0 && permanent {
+                        page.moved_permanently = Some(page.url.clone());
+                    }
+                    return Ok(FetchOutcome::Fetched(page));
+                }
+                Hop::Done(outcome) => return Ok(outcome),
+                Hop::Redirect { to, permanent: p } => {
+                    check_redirect(&current, &to)?;
+                    permanent &= p;
+                    current = to;
+                }
+            }
+        }
+        let reason = format!("more than {} redirects", self.max_redirects);
+        Err(FetchError::Redirect {
+            url: url.clone(),
+            reason,
+        }
+        .into())
+    }
+
+    /// One request to one host, politely.
+    async fn request(&self, url: &Url, validators: &Validators) -> Result<Hop, Attempt> {
+        let host = self.hosts.get(url);
         let _permits = self.acquire(&host).await;
         let request = validators.apply(self.client.get(url.clone()));
-        let response = request.send().await.map_err(|e| Attempt::http(url, e))?;
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(source) => {
+                host.failed();
+                return Err(Attempt::http(url, source));
+            }
+        };
         let status = response.status();
+        if status.is_server_error() {
+            host.failed();
+        } else {
+            host.succeeded();
+        }
+        if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            return redirect_target(url, &response).map_err(Attempt::from);
+        }
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified);
+            return Ok(Hop::Done(FetchOutcome::NotModified));
         }
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
             if let Some(wait) = retry_after.filter(|_| asks_to_wait(status)) {
-                host.pause_for(wait.min(BACKOFF_CEILING));
+                host.pause_for(wait);
             }
             let error = FetchError::Status {
-                url: response.url().clone(),
+                url: url.clone(),
                 status,
             };
             return Err(Attempt { error, retry_after });
         }
         let page = self.read_page(response).await.map_err(Attempt::from)?;
-        Ok(FetchOutcome::Fetched(Box::new(page)))
+        Ok(Hop::Done(FetchOutcome::Fetched(Box::new(page))))
     }
 
     async fn read_page(&self, mut response: reqwest::Response) -> Result<Page, FetchError> {
@@ -207,34 +295,30 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let text_header = |name| {
-            headers
-                .get(name)
-                .and_then(|v: &header::HeaderValue| v.to_str().ok())
-                .map(str::to_string)
-        };
         Ok(Page {
-            content_type: text_header(header::CONTENT_TYPE),
-            content_language: text_header(header::CONTENT_LANGUAGE),
+            content_type: header_text(&headers, header::CONTENT_TYPE),
+            content_language: header_text(&headers, header::CONTENT_LANGUAGE),
             validators: Validators::from_headers(&headers),
+            moved_permanently: None,
             url,
             body: body.freeze(),
         })
     }
 
-    /// Waits for a slot on the host and for any pause it asked for (Retry-After),
-    /// then for a global slot (in that order, so that requests queued behind a
-    /// busy host do not hold global slots).
-    async fn acquire(&self, host: &HostState) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+    /// Waits for a slot on the host, its pause and its start spacing, then for a
+    /// global slot (in that order, so that requests queued behind a busy host do
+    /// not hold global slots).
+    async fn acquire(
+        &self,
+        host: &hosts::HostState,
+    ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
         let host_permit = host
             .slots
             .clone()
             .acquire_owned()
             .await
             .expect("host semaphores are never closed");
-        while let Some(until) = host.paused_until() {
-            tokio::time::sleep_until(until).await;
-        }
+        host.ready().await;
         let global = self.global.clone();
         let global_permit = global
             .acquire_owned()
@@ -242,59 +326,50 @@ impl Fetcher {
             .expect("the global semaphore is never closed");
         (host_permit, global_permit)
     }
-
-    fn host(&self, url: &Url) -> Arc<HostState> {
-        let key = host_key(url);
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts
-            .entry(key)
-            .or_insert_with(|| Arc::new(HostState::new(self.per_host)))
-            .clone()
-    }
 }
 
-/// Politeness state of one host.
-struct HostState {
-    /// Requests in flight to the host.
-    slots: Arc<Semaphore>,
-    /// No request starts before this instant (set from Retry-After).
-    not_before: Mutex<Option<tokio::time::Instant>>,
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
-impl HostState {
-    fn new(per_host: usize) -> HostState {
-        HostState {
-            slots: Arc::new(Semaphore::new(per_host)),
-            not_before: Mutex::new(None),
-        }
-    }
+/// Where a 3xx response points.
+fn redirect_target(url: &Url, response: &reqwest::Response) -> Result<Hop, FetchError> {
+    let refused = |reason: &str| FetchError::Redirect {
+        url: url.clone(),
+        reason: reason.to_string(),
+    };
+    let location = header_text(response.headers(), header::LOCATION)
+        .ok_or_else(|| refused("no Location header"))?;
+    let to = url
+        .join(&location)
+        .map_err(|e| refused(&format!("bad Location {location:?}: {e}")))?;
+    let status = response.status();
+    let permanent =
+        status == StatusCode::MOVED_PERMANENTLY || status == StatusCode::PERMANENT_REDIRECT;
+    Ok(Hop::Redirect { to, permanent })
+}
 
-    fn pause_for(&self, wait: Duration) {
-        let until = tokio::time::Instant::now() + wait;
-        let mut not_before = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
-        if not_before.is_none_or(|t| t < until) {
-            *not_before = Some(until);
-        }
-    }
-
-    /// The end of a running pause, if any.
-    fn paused_until(&self) -> Option<tokio::time::Instant> {
-        let not_before = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
-        not_before.filter(|t| *t > tokio::time::Instant::now())
-    }
+/// Refuses redirects to other schemes than http(s) and from https to http.
+fn check_redirect(from: &Url, to: &Url) -> Result<(), FetchError> {
+    let reason = if !matches!(to.scheme(), "http" | "https") {
+        format!("to a {}: URL", to.scheme())
+    } else if from.scheme() == "https" && to.scheme() == "http" {
+        "from https to http".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(FetchError::Redirect {
+        url: from.clone(),
+        reason,
+    })
 }
 
 /// Statuses whose Retry-After holds for the whole host.
 fn asks_to_wait(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE
-}
-
-/// The politeness key of a URL: its host and port.
-pub fn host_key(url: &Url) -> String {
-    match url.port_or_known_default() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    }
 }
 
 /// A failed attempt with the server's Retry-After, if it sent one.
@@ -322,111 +397,30 @@ impl From<FetchError> for Attempt {
     }
 }
 
-/// How long to wait before retrying, or `None` when the failure is not transient.
-fn retry_delay(attempt: &Attempt, n: u32) -> Option<Duration> {
-    let transient = match &attempt.error {
-        FetchError::Http { source, .. } => !source.is_redirect() && !source.is_builder(),
-        FetchError::Status { status, .. } => {
-            status.is_server_error()
-                || *status == StatusCode::TOO_MANY_REQUESTS
-                || *status == StatusCode::REQUEST_TIMEOUT
-        }
-        FetchError::TooLarge { .. } | FetchError::Client(_) => false,
-    };
-    if !transient {
-        return None;
-    }
-    if let Some(wait) = attempt.retry_after {
-        return Some(wait.min(BACKOFF_CEILING));
-    }
-    let exp = BACKOFF_BASE
-        .saturating_mul(1 << n.min(16))
-        .min(BACKOFF_CEILING);
-    let jitter = rand::rng().random_range(0..=exp.as_millis() as u64 / 2);
-    Some(exp + Duration::from_millis(jitter))
-}
-
-/// Parses Retry-After: delay-seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(
-        date.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
-}
-
-fn redirect_policy(max: usize) -> redirect::Policy {
-    redirect::Policy::custom(move |attempt| {
-        let next = attempt.url();
-        if !matches!(next.scheme(), "http" | "https") {
-            let scheme = next.scheme().to_string();
-            return attempt.error(format!("redirect to a {scheme}: URL refused"));
-        }
-        let downgrade = attempt
-            .previous()
-            .last()
-            .is_some_and(|prev| prev.scheme() == "https")
-            && next.scheme() == "http";
-        if downgrade {
-            return attempt.error("redirect from https to http refused");
-        }
-        if attempt.previous().len() > max {
-            return attempt.error(format!("more than {max} redirects"));
-        }
-        attempt.follow()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        let later = std::time::SystemTime::now() + Duration::from_secs(120);
-        headers.insert(
-            header::RETRY_AFTER,
-            httpdate::fmt_http_date(later).parse().unwrap(),
-        );
-        let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
-        headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
-    }
-
-    #[test]
-    fn host_key_includes_the_port() {
-        let url = Url::parse("http://127.0.1.5:8099/a").unwrap();
-        assert_eq!(host_key(&url), "127.0.1.5:8099");
-        let url = Url::parse("https://example.org/a").unwrap();
-        assert_eq!(host_key(&url), "example.org:443");
-    }
-
-    #[test]
-    fn client_errors_are_not_retried() {
+    fn client_errors_are_not_transient() {
         let url = Url::parse("http://example.org/").unwrap();
-        let status = |status| {
-            Attempt::from(FetchError::Status {
-                url: url.clone(),
-                status,
-            })
+        let status = |status| FetchError::Status {
+            url: url.clone(),
+            status,
         };
-        assert!(retry_delay(&status(StatusCode::NOT_FOUND), 0).is_none());
-        assert!(retry_delay(&status(StatusCode::SERVICE_UNAVAILABLE), 0).is_some());
-        let limited = Attempt {
-            error: FetchError::Status {
-                url: url.clone(),
-                status: StatusCode::TOO_MANY_REQUESTS,
-            },
-            retry_after: Some(Duration::from_secs(2)),
-        };
-        assert_eq!(retry_delay(&limited, 0), Some(Duration::from_secs(2)));
+        assert!(!status(StatusCode::NOT_FOUND).is_transient());
+        assert!(!status(StatusCode::GONE).is_transient());
+        assert!(status(StatusCode::SERVICE_UNAVAILABLE).is_transient());
+        assert!(status(StatusCode::TOO_MANY_REQUESTS).is_transient());
+    }
+
+    #[test]
+    fn redirects_to_other_schemes_and_downgrades_are_refused() {
+        let https = Url::parse("https://example.org/a").unwrap();
+        let http = Url::parse("http://example.org/b").unwrap();
+        let ftp = Url::parse("ftp://example.org/c").unwrap();
+        assert!(check_redirect(&https, &http).is_err());
+        assert!(check_redirect(&http, &ftp).is_err());
+        assert!(check_redirect(&http, &https).is_ok());
     }
 }

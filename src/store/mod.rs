@@ -122,9 +122,30 @@ pub struct FeedRecord {
     pub degraded: bool,
     #[serde(default)]
     pub items: u32,
+    /// Polls in all, and how many of them were answered 304 Not Modified.
+    #[serde(default)]
+    pub polls: u64,
+    #[serde(default)]
+    pub not_modified: u64,
+    /// The adapted poll interval, in milliseconds.
+    #[serde(default)]
+    pub interval_ms: Option<u64>,
+    #[serde(default)]
+    pub next_poll: Option<DateTime<Utc>>,
+    /// Why the feed is no longer polled (410 Gone), if it is not.
+    #[serde(default)]
+    pub disabled: Option<String>,
+    /// Where the feed moved to for good (301/308); polled there instead.
+    #[serde(default)]
+    pub moved_to: Option<String>,
 }
 
 impl FeedRecord {
+    /// Share of polls answered 304 Not Modified.
+    pub fn not_modified_share(&self) -> f64 {
+        self.not_modified as f64 / self.polls.max(1) as f64
+    }
+
     pub fn new(url: &str, origin: FeedOrigin) -> FeedRecord {
         FeedRecord {
             url: url.to_string(),
@@ -138,6 +159,12 @@ impl FeedRecord {
             error_streak: 0,
             degraded: false,
             items: 0,
+            polls: 0,
+            not_modified: 0,
+            interval_ms: None,
+            next_poll: None,
+            disabled: None,
+            moved_to: None,
         }
     }
 }

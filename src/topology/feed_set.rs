@@ -8,17 +8,20 @@ use url::Url;
 
 use super::{Context, TopologyError};
 use crate::canonical;
-use crate::config::{Config, ImportSource};
+use crate::config::{Config, ImportSource, ScheduleConfig};
 use crate::feeds::opml::{self, FeedEntry, FeedListError};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::store::{FeedOrigin, FeedRecord, Store};
+use crate::store::{FeedOrigin, FeedRecord, Store, StoreError};
 
 /// A feed to poll, with its interval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveFeed {
     pub url: Url,
+    /// The interval to start with.
     pub interval: Duration,
+    /// Whether the interval is fixed by the config rather than adapted.
+    pub fixed: bool,
 }
 
 /// A feed list that could not be imported.
@@ -59,14 +62,14 @@ pub async fn import_feed_list(
     opml::parse_feed_list(&text).map_err(|source| ImportError::Parse { name, source })
 }
 
-/// Records the configured and imported feeds in the store and returns the set to poll.
+/// Records the configured and imported feeds in the store and returns the set to
+/// poll: feeds that moved are polled at their new URL, disabled ones not at all.
 pub(super) async fn active_feeds(
     ctx: &Context,
     config: &Config,
 ) -> Result<Vec<ActiveFeed>, TopologyError> {
     let store = ctx.store.as_ref();
-    let default_interval = config.schedule.feed_interval;
-    let mut active: HashMap<String, ActiveFeed> = HashMap::new();
+    let mut wanted: Vec<(String, Option<Duration>)> = Vec::new();
     for feed in &config.feeds {
         let url = canonical::parse_http_url(&feed.url).expect("validated with the config");
         let mut record = store
@@ -75,8 +78,7 @@ pub(super) async fn active_feeds(
         record.title = feed.title.clone().or(record.title);
         record.language = feed.language.clone().or(record.language);
         store.put_feed(&record)?;
-        let interval = feed.interval.unwrap_or(default_interval);
-        active.insert(url.to_string(), ActiveFeed { url, interval });
+        wanted.push((url.to_string(), feed.interval));
     }
     for entry in &config.imports {
         let source = config.resolve_import(entry);
@@ -89,17 +91,14 @@ pub(super) async fn active_feeds(
         }
     }
     for record in store.feeds()? {
-        if record.origin != FeedOrigin::Import || active.contains_key(&record.url) {
-            continue;
+        if record.origin == FeedOrigin::Import {
+            wanted.push((record.url, None));
         }
-        if let Ok(url) = canonical::parse_http_url(&record.url) {
-            active.insert(
-                record.url.clone(),
-                ActiveFeed {
-                    url,
-                    interval: default_interval,
-                },
-            );
+    }
+    let mut active: HashMap<String, ActiveFeed> = HashMap::new();
+    for (url, fixed) in wanted {
+        if let Some(feed) = current_feed(store, &url, fixed, &config.schedule)? {
+            active.entry(feed.url.to_string()).or_insert(feed);
         }
     }
     let mut feeds: Vec<ActiveFeed> = active.into_values().collect();
@@ -107,11 +106,46 @@ pub(super) async fn active_feeds(
     Ok(feeds)
 }
 
-/// Adds imported feeds that the store does not know yet; returns how many.
-pub fn record_imports(
+/// Follows a feed's permanent moves to its current record; `None` if it is disabled.
+fn current_feed(
     store: &dyn Store,
-    entries: &[FeedEntry],
-) -> Result<usize, crate::store::StoreError> {
+    url: &str,
+    fixed: Option<Duration>,
+    schedule: &ScheduleConfig,
+) -> Result<Option<ActiveFeed>, StoreError> {
+    let mut record = match store.feed(url)? {
+        Some(record) => record,
+        None => FeedRecord::new(url, FeedOrigin::Import),
+    };
+    for _ in 0..MAX_MOVES {
+        let Some(next) = record.moved_to.clone() else {
+            break;
+        };
+        record = store
+            .feed(&next)?
+            .unwrap_or_else(|| FeedRecord::new(&next, record.origin));
+    }
+    if let Some(reason) = &record.disabled {
+        tracing::warn!(feed = %record.url, %reason, "feed disabled; not polled");
+        return Ok(None);
+    }
+    let Ok(url) = canonical::parse_http_url(&record.url) else {
+        return Ok(None);
+    };
+    let adapted = record.interval_ms.map(Duration::from_millis);
+    let interval = fixed.or(adapted).unwrap_or(schedule.feed_interval);
+    Ok(Some(ActiveFeed {
+        url,
+        interval,
+        fixed: fixed.is_some(),
+    }))
+}
+
+/// Longest chain of feed moves followed.
+const MAX_MOVES: usize = 8;
+
+/// Adds imported feeds that the store does not know yet; returns how many.
+pub fn record_imports(store: &dyn Store, entries: &[FeedEntry]) -> Result<usize, StoreError> {
     let mut added = 0;
     for entry in entries {
         if store.feed(&entry.url)?.is_some() {

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::alerts::Alert;
-use crate::config::Config;
+use crate::config::{Config, ScheduleConfig};
 use crate::fetch::{FetchError, Fetcher};
 use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
@@ -54,6 +54,7 @@ pub(crate) struct Context {
     pub fetcher: Fetcher,
     pub alerts: mpsc::Sender<Alert>,
     pub revisits: RevisitPolicy,
+    pub schedule: ScheduleConfig,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     /// Bounds CPU-bound work on the blocking pool.
@@ -130,8 +131,9 @@ impl Topology {
     ) -> Result<Topology, TopologyError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let ctx = Context {
-            fetcher: Fetcher::new(&config.fetch)?,
+            fetcher: Fetcher::new(&config.fetch, config.host_overrides())?,
             revisits: RevisitPolicy::new(&config.schedule),
+            schedule: config.schedule.clone(),
             store,
             alerts,
             shutdown: CancellationToken::new(),

@@ -1,16 +1,23 @@
 //! Polling one feed: a conditional GET on its interval, parsing off the async
 //! workers, and an article task for every link not seen before.
+//!
+//! The interval adapts to how often the feed publishes (shorter after a poll that
+//! found new links, longer after one that did not, within the configured bounds);
+//! a failing feed backs off exponentially up to a ceiling and keeps being retried
+//! there; 410 Gone disables it; a permanent redirect moves it to its new URL.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::time::Instant;
+use url::Url;
 
 use super::feed_set::ActiveFeed;
 use super::{Context, articles};
+use crate::config::ScheduleConfig;
 use crate::feeds::{self, ParsedFeed};
-use crate::fetch::{FetchOutcome, Validators};
+use crate::fetch::{FetchError, FetchOutcome, Page, Validators, scaled_backoff};
 use crate::schedule::start_jitter;
 use crate::store::{FeedOrigin, FeedRecord};
 
@@ -18,9 +25,23 @@ use crate::store::{FeedOrigin, FeedRecord};
 /// its interval, if shorter), so feeds do not poll in lockstep.
 const MAX_START_SPREAD: Duration = Duration::from_secs(10);
 
-/// Polls `feed` until shutdown.
+/// What one poll came to.
+enum Polled {
+    /// A 200 or a 304, with the number of links not seen before.
+    Fine { new_links: usize },
+    /// Failed; tried again after a backoff.
+    Failed,
+    /// 410 Gone: the feed is disabled.
+    Gone,
+    /// Moved for good to this URL.
+    Moved { to: Url, new_links: usize },
+}
+
+/// Polls `feed` until shutdown or until it is gone.
 pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed) {
-    let mut next = Instant::now() + start_jitter(feed.interval.min(MAX_START_SPREAD));
+    let mut url = feed.url.clone();
+    let mut interval = feed.interval;
+    let mut next = Instant::now() + start_jitter(interval.min(MAX_START_SPREAD));
     // The first poll after start is unconditional: articles that failed before a
     // restart are then found again even if the feed itself has not changed.
     let mut conditional = false;
@@ -29,60 +50,168 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed) {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(next) => {}
         }
-        poll(&ctx, &feed, conditional).await;
+        let Some((polled, mut record)) = poll(&ctx, &url, conditional).await else {
+            return;
+        };
         conditional = true;
-        next = Instant::now() + feed.interval;
+        let wait = match polled {
+            Polled::Gone => {
+                save(&ctx, &record);
+                return;
+            }
+            Polled::Moved { to, new_links } => {
+                url = to;
+                interval = adapt(interval, new_links, feed.fixed, &ctx.schedule);
+                interval
+            }
+            Polled::Fine { new_links } => {
+                interval = adapt(interval, new_links, feed.fixed, &ctx.schedule);
+                interval
+            }
+            Polled::Failed => {
+                let streak = record.error_streak.saturating_sub(1);
+                scaled_backoff(interval, streak, ctx.schedule.feed_backoff_max)
+            }
+        };
+        next = Instant::now() + wait;
+        record.interval_ms = Some(interval.as_millis() as u64);
+        record.next_poll = chrono::Duration::from_std(wait)
+            .ok()
+            .map(|w| Utc::now() + w);
+        save(&ctx, &record);
     }
 }
 
-async fn poll(ctx: &Arc<Context>, feed: &ActiveFeed, conditional: bool) {
-    let url = feed.url.as_str();
-    let mut record = match ctx.store.feed(url) {
-        Ok(record) => record.unwrap_or_else(|| FeedRecord::new(url, FeedOrigin::Import)),
+/// The next interval: shorter after a poll that found something new, longer after
+/// one that did not, within the configured bounds; unchanged when fixed.
+fn adapt(interval: Duration, new_links: usize, fixed: bool, schedule: &ScheduleConfig) -> Duration {
+    if fixed {
+        return interval;
+    }
+    let next = if new_links > 0 {
+        interval.mul_f64(2.0 / 3.0)
+    } else {
+        interval.mul_f64(1.25)
+    };
+    next.clamp(schedule.feed_interval_min, schedule.feed_interval_max)
+}
+
+/// One poll; returns what it came to and the feed's updated record (saved by
+/// the caller), or `None` on shutdown.
+async fn poll(ctx: &Arc<Context>, url: &Url, conditional: bool) -> Option<(Polled, FeedRecord)> {
+    let mut record = match ctx.store.feed(url.as_str()) {
+        Ok(record) => record.unwrap_or_else(|| FeedRecord::new(url.as_str(), FeedOrigin::Import)),
         Err(error) => {
-            tracing::error!(feed = url, %error, "cannot read feed state");
-            return;
+            tracing::error!(feed = %url, %error, "cannot read feed state");
+            let mut record = FeedRecord::new(url.as_str(), FeedOrigin::Import);
+            record.error_streak = 1;
+            return Some((Polled::Failed, record));
         }
     };
-    let validators = if conditional && !ctx.take_refetch(url) {
+    let validators = if conditional && !ctx.take_refetch(url.as_str()) {
         record.validators.clone()
     } else {
         Validators::default()
     };
     let started = std::time::Instant::now();
     let fetched = tokio::select! {
-        _ = ctx.shutdown.cancelled() => return,
-        fetched = ctx.fetcher.get(&feed.url, &validators) => fetched,
+        _ = ctx.shutdown.cancelled() => return None,
+        fetched = ctx.fetcher.get(url, &validators) => fetched,
     };
     record.last_polled = Some(Utc::now());
-    let outcome = match fetched {
+    record.polls += 1;
+    let polled = match fetched {
         Ok(FetchOutcome::NotModified) => {
-            tracing::debug!(feed = url, "feed not modified");
-            Ok(())
+            record.not_modified += 1;
+            succeeded(&mut record);
+            Polled::Fine { new_links: 0 }
         }
-        Ok(FetchOutcome::Fetched(page)) => {
-            let body = page.body.clone();
-            let content_type = page.content_type.clone();
-            let feed_url = feed.url.clone();
-            let parsed = ctx
-                .cpu(move || feeds::parse(&body, content_type.as_deref(), &feed_url))
-                .await;
-            match parsed {
-                Ok(parsed) => {
-                    record.validators = page.validators;
-                    discover(ctx, &mut record, parsed);
-                    Ok(())
-                }
-                Err(error) => Err(error.to_string()),
-            }
-        }
-        Err(error) => Err(error.to_string()),
+        Ok(FetchOutcome::Fetched(page)) => fetched_page(ctx, &mut record, *page).await,
+        Err(error) => failed(&mut record, &error),
     };
-    finish(ctx, &mut record, outcome, started.elapsed());
+    let took_ms = started.elapsed().as_millis() as u64;
+    if let Some(error) = &record.last_error {
+        tracing::warn!(feed = %url, streak = record.error_streak, took_ms, %error, "feed poll failed");
+    }
+    Some((polled, record))
 }
 
-/// Starts an article task for each link of the feed that is neither stored nor under way.
-fn discover(ctx: &Arc<Context>, record: &mut FeedRecord, parsed: ParsedFeed) {
+async fn fetched_page(ctx: &Arc<Context>, record: &mut FeedRecord, page: Page) -> Polled {
+    let feed_url = page.url.clone();
+    let body = page.body.clone();
+    let content_type = page.content_type.clone();
+    let parsed = ctx
+        .cpu(move || feeds::parse(&body, content_type.as_deref(), &feed_url))
+        .await;
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            record.error_streak += 1;
+            record.last_error = Some(error.to_string());
+            return Polled::Failed;
+        }
+    };
+    succeeded(record);
+    match page.moved_permanently {
+        Some(to) if to.as_str() != record.url => {
+            let new_links = move_feed(ctx, record, &to, page.validators, parsed);
+            Polled::Moved { to, new_links }
+        }
+        _ => {
+            record.validators = page.validators;
+            Polled::Fine {
+                new_links: discover(ctx, record, parsed),
+            }
+        }
+    }
+}
+
+fn succeeded(record: &mut FeedRecord) {
+    record.last_success = record.last_polled;
+    record.error_streak = 0;
+    record.last_error = None;
+}
+
+fn failed(record: &mut FeedRecord, error: &FetchError) -> Polled {
+    if error.status() == Some(reqwest::StatusCode::GONE) {
+        let reason = format!("410 Gone on {}", Utc::now().to_rfc3339());
+        tracing::warn!(feed = %record.url, %reason, "feed is gone; no longer polled");
+        record.disabled = Some(reason);
+        return Polled::Gone;
+    }
+    record.error_streak += 1;
+    record.last_error = Some(error.to_string());
+    Polled::Failed
+}
+
+/// Records the feed under its new URL (the old record points there) and reads it.
+fn move_feed(
+    ctx: &Arc<Context>,
+    old: &mut FeedRecord,
+    to: &Url,
+    validators: Validators,
+    parsed: ParsedFeed,
+) -> usize {
+    tracing::info!(feed = %old.url, moved_to = %to, "feed moved permanently; following it");
+    let mut moved = old.clone();
+    moved.url = to.to_string();
+    moved.validators = validators;
+    moved.moved_to = None;
+    let new_links = discover(ctx, &mut moved, parsed);
+    save(ctx, &moved);
+    old.moved_to = Some(to.to_string());
+    new_links
+}
+
+fn save(ctx: &Context, record: &FeedRecord) {
+    if let Err(error) = ctx.store.put_feed(record) {
+        tracing::error!(feed = %record.url, %error, "cannot save feed state");
+    }
+}
+
+/// Starts an article task for each link of the feed that is neither stored nor
+/// under way; returns how many it started.
+fn discover(ctx: &Arc<Context>, record: &mut FeedRecord, parsed: ParsedFeed) -> usize {
     if parsed.degraded() {
         tracing::warn!(feed = %record.url, repairs = ?parsed.repairs, "feed is malformed; read after repair");
     }
@@ -100,8 +229,7 @@ fn discover(ctx: &Arc<Context>, record: &mut FeedRecord, parsed: ParsedFeed) {
                 continue;
             }
         }
-        let key = item.link.to_string();
-        if !ctx.begin(&key) {
+        if !ctx.begin(item.link.as_str()) {
             continue;
         }
         started += 1;
@@ -114,22 +242,31 @@ fn discover(ctx: &Arc<Context>, record: &mut FeedRecord, parsed: ParsedFeed) {
         ctx.tasks.spawn(articles::discover(ctx.clone(), job));
     }
     tracing::info!(feed = %record.url, items = record.items, new = started, "feed polled");
+    started
 }
 
-fn finish(ctx: &Context, record: &mut FeedRecord, outcome: Result<(), String>, took: Duration) {
-    match outcome {
-        Ok(()) => {
-            record.last_success = record.last_polled;
-            record.error_streak = 0;
-            record.last_error = None;
-        }
-        Err(error) => {
-            record.error_streak += 1;
-            tracing::warn!(feed = %record.url, streak = record.error_streak, took_ms = took.as_millis() as u64, %error, "feed poll failed");
-            record.last_error = Some(error);
-        }
-    }
-    if let Err(error) = ctx.store.put_feed(record) {
-        tracing::error!(feed = %record.url, %error, "cannot save feed state");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_shrinks_when_a_feed_publishes_and_grows_when_it_does_not() {
+        let schedule = ScheduleConfig {
+            feed_interval_min: Duration::from_secs(60),
+            feed_interval_max: Duration::from_secs(600),
+            ..ScheduleConfig::default()
+        };
+        let start = Duration::from_secs(300);
+        assert!(adapt(start, 3, false, &schedule) < start);
+        assert!(adapt(start, 0, false, &schedule) > start);
+        assert_eq!(
+            adapt(Duration::from_secs(60), 5, false, &schedule),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            adapt(Duration::from_secs(600), 0, false, &schedule),
+            Duration::from_secs(600)
+        );
+        assert_eq!(adapt(start, 0, true, &schedule), start);
     }
 }

@@ -121,18 +121,16 @@ pub fn article(title: &str, paragraphs: &[&str]) -> String {
 pub fn fast_config(feeds: &[String]) -> Config {
     let feeds = feeds
         .iter()
-        .map(|url| FeedConfig {
-            url: url.clone(),
-            title: None,
-            language: None,
-            interval: None,
-        })
+        .map(|url| FeedConfig::new(url.as_str()))
         .collect();
     let tick = Duration::from_millis(100);
     Config {
         feeds,
         schedule: ScheduleConfig {
             feed_interval: Duration::from_millis(200),
+            feed_interval_min: Duration::from_millis(200),
+            feed_interval_max: Duration::from_millis(200),
+            feed_backoff_max: Duration::from_secs(1),
             revisit_ages: vec![tick],
             revisit_tail_interval: Some(tick),
             revisit_stop_after: Some(Duration::from_secs(3600)),
@@ -140,6 +138,7 @@ pub fn fast_config(feeds: &[String]) -> Config {
         fetch: FetchConfig {
             timeout: Duration::from_secs(10),
             retries: 0,
+            min_host_delay: Duration::ZERO,
             ..FetchConfig::default()
         },
         storage: StorageConfig {
