@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # One scored round of redline against newsfarm, with the release binary:
 #   scripts/newsfarm-score.sh [SCENARIO] [STEPS] [SECONDS_PER_STEP]
-# Serves SCENARIO on port 8800, runs `redline run --config config/newsfarm.toml`,
-# advances the clock STEPS times, stops redline with SIGTERM, exports, and
-# prints newsfarm's score. Output files land in target/newsfarm-SCENARIO/.
+# Serves SCENARIO on port 8800 (extra serve flags in NEWSFARM_SERVE_ARGS, e.g.
+# "--latency-ms 20-60"), runs `redline run --config config/newsfarm.toml`,
+# advances the clock STEPS times, stops redline with SIGTERM, exports, and prints
+# newsfarm's politeness verdict and score, the articles ingested against the
+# truth, and any U+FFFD in text from legacy-charset outlets.
+# Output files land in target/newsfarm-SCENARIO/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario=${1:-small}
 steps=${2:-24}
-pace=${3:-4}
+pace=${3:-5}
 farm=${NEWSFARM_DIR:-../shared/newsfarm}
 out=target/newsfarm-$scenario
 rm -rf "$out" && mkdir -p "$out"
 
 cargo build --release --quiet
-python3 "$farm/newsfarm.py" serve --scenario "$scenario" --port 8800 --quiet &
+# shellcheck disable=SC2086
+python3 "$farm/newsfarm.py" serve --scenario "$scenario" --port 8800 --quiet ${NEWSFARM_SERVE_ARGS:-} &
 farm_pid=$!
 trap 'kill $farm_pid 2>/dev/null || true' EXIT
 until curl -sf http://127.0.0.1:8800/feeds.txt >/dev/null; do sleep 0.2; done
 
-./target/release/redline run --config config/newsfarm.toml --data-dir "$out/data" \
-  >"$out/alerts.jsonl" 2>"$out/redline.log" &
+/usr/bin/time -v -o "$out/time.txt" ./target/release/redline run --config config/newsfarm.toml \
+  --data-dir "$out/data" >"$out/alerts.jsonl" 2>"$out/redline.log" &
 redline_pid=$!
 sleep "$pace"
 for _ in $(seq 1 "$steps"); do
@@ -32,12 +36,21 @@ kill -TERM "$redline_pid"
 wait "$redline_pid"
 
 curl -sf http://127.0.0.1:8800/_truth >"$out/truth.json"
-./target/release/redline export --config config/newsfarm.toml --data-dir "$out/data" >"$out/export.jsonl"
+curl -sf http://127.0.0.1:8800/_stats >"$out/stats.json"
+./target/release/redline export --config config/newsfarm.toml --data-dir "$out/data" --with-text >"$out/export.jsonl"
 python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
-truth = json.load(open(f"{out}/truth.json"))["articles"]
-stored = {json.loads(l)["url"] for l in open(f"{out}/export.jsonl")}
-print(f"articles in truth {len(truth)}, stored {len(stored)}, truth articles stored {len(set(truth) & stored)}")
+truth = json.load(open(f"{out}/truth.json"))
+rows = [json.loads(l) for l in open(f"{out}/export.jsonl")]
+stored = {r["url"] for r in rows}
+articles = truth["articles"]
+print(f"articles in truth {len(articles)}, stored {len(stored)}, truth articles stored {len(set(articles) & stored)}")
+legacy = {o for o, p in truth["outlets"].items() if p.get("charset", "utf-8") != "utf-8"}
+legacy_rows = [r for r in rows if r["url"].split("/")[3] in legacy]
+bad = [r["url"] for r in legacy_rows if "\ufffd" in r.get("text", "")]
+print(f"legacy-charset outlets {len(legacy)}, their articles {len(legacy_rows)}, with U+FFFD {len(bad)}")
 PY
+python3 "$farm/newsfarm.py" politeness --stats "$out/stats.json" --max-inflight-per-host 1 --min-conditional-share 0.95 || true
 python3 "$farm/newsfarm.py" score --truth "$out/truth.json" --alerts "$out/alerts.jsonl" --export "$out/export.jsonl"
+grep -E "Maximum resident|Elapsed|User time|System time" "$out/time.txt"

@@ -61,15 +61,33 @@ fn list(store: &dyn Store) -> anyhow::Result<()> {
         };
         let title = feed.title.as_deref().unwrap_or("-");
         writeln!(out, "{}  [{origin}] {title}", feed.url)?;
-        let health = if feed.degraded {
-            "  degraded (repaired)"
-        } else {
-            ""
-        };
+        if let Some(to) = &feed.moved_to {
+            writeln!(out, "    moved permanently to {to}")?;
+            continue;
+        }
+        if let Some(reason) = &feed.disabled {
+            writeln!(out, "    disabled: {reason}")?;
+        }
+        let interval = feed.interval_ms.map_or("-".to_string(), |ms| {
+            humantime::format_duration(std::time::Duration::from_millis(ms / 1000 * 1000))
+                .to_string()
+        });
         writeln!(
             out,
-            "    items {}  last success {}  errors in a row {}{health}",
+            "    items {}  polls {}  304s {:.0}%  interval {interval}  next poll {}{}",
             feed.items,
+            feed.polls,
+            feed.not_modified_share() * 100.0,
+            when(feed.next_poll),
+            if feed.degraded {
+                "  degraded (repaired)"
+            } else {
+                ""
+            },
+        )?;
+        writeln!(
+            out,
+            "    last success {}  errors in a row {}",
             when(feed.last_success),
             feed.error_streak
         )?;

@@ -182,9 +182,9 @@ struct JsonDiff<'a> {
     diff: &'a diff::VersionDiff,
 }
 
-pub(super) fn export(store: &dyn Store) -> anyhow::Result<()> {
+pub(super) fn export(store: &dyn Store, with_text: bool) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::store::export_jsonl(store, &mut out).context("export failed")?;
+    crate::store::export_jsonl(store, &mut out, with_text).context("export failed")?;
     out.flush()?;
     Ok(())
 }

@@ -71,6 +71,9 @@ enum Command {
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
+        /// Also write each article's latest text (title, then body) as `text`.
+        #[arg(long)]
+        with_text: bool,
     },
     /// Extract article text from saved HTML files.
     Extract(extract::ExtractArgs),
@@ -111,7 +114,8 @@ async fn dispatch(args: Args) -> anyhow::Result<()> {
         Command::Diff(a) => inspect::diff(&open_store(&args)?, a),
         Command::Export {
             format: ExportFormat::Jsonl,
-        } => inspect::export(&open_store(&args)?),
+            with_text,
+        } => inspect::export(&open_store(&args)?, *with_text),
         Command::Extract(a) => extract::run(a),
         Command::Feeds(command) => feeds::run(command, &args).await,
         Command::CheckConfig { file } => check_config(file.as_deref().or(args.config.as_deref())),

@@ -22,6 +22,9 @@ struct ExportRow<'a> {
     feed: &'a str,
     first_seen: DateTime<Utc>,
     last_changed: DateTime<Utc>,
+    /// The latest version's title and body, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
 }
 
 /// A failed export.
@@ -33,9 +36,20 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
-/// Writes every stored article to `out`, one JSON line each.
-pub fn export_jsonl(store: &dyn Store, out: &mut impl Write) -> Result<(), ExportError> {
+/// Writes every stored article to `out`, one JSON line each; with `with_text`,
+/// each line also carries the latest version's text (title, then the body).
+pub fn export_jsonl(
+    store: &dyn Store,
+    out: &mut impl Write,
+    with_text: bool,
+) -> Result<(), ExportError> {
     for a in store.articles()? {
+        let text = match with_text {
+            true => store
+                .version(&a.id, a.versions)?
+                .map(|v| format!("{}\n{}", v.title, v.body)),
+            false => None,
+        };
         let row = ExportRow {
             id: &a.id,
             url: &a.url,
@@ -47,6 +61,7 @@ pub fn export_jsonl(store: &dyn Store, out: &mut impl Write) -> Result<(), Expor
             feed: &a.feed,
             first_seen: a.first_seen,
             last_changed: a.last_changed,
+            text,
         };
         serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
