@@ -181,6 +181,8 @@ impl Default for ScheduleConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
     pub format: OutputFormat,
+    /// Alert on updates that only reword a few words (they are stored either way).
+    pub minor_edits: bool,
 }
 
 /// One feed to poll.

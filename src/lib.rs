@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod canonical;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::changes::ChangeClass;
 use crate::diff::{VersionDiff, word_diff_markup};
 
 pub use stdout::{StdoutSink, stdout_has_colour};
@@ -32,6 +33,10 @@ pub enum OutputFormat {
 pub enum Event {
     New,
     Updated,
+    /// The page now answers 410 Gone (or 404 twice in a row).
+    Removed,
+    /// The page redirects permanently to another article URL.
+    Moved,
 }
 
 /// One alert.
@@ -54,6 +59,18 @@ pub struct Alert {
     pub detected_at: DateTime<Utc>,
     /// What changed since `previous_version`; absent on `new`.
     pub diff: Option<AlertDiff>,
+    /// The kinds of change of an `updated` alert (headline, paragraph_added, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeClass>,
+    /// On an update that returns to an earlier text: that version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverts_to: Option<u32>,
+    /// On `moved`: the new URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
+    /// On `removed`: the HTTP status the page answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 /// The diff carried by an `updated` alert.

@@ -49,6 +49,8 @@ pub fn human(alert: &Alert, color: bool) -> String {
     let (label, tint) = match alert.event {
         Event::New => ("NEW", AnsiColor::Cyan),
         Event::Updated => ("UPDATED", AnsiColor::Yellow),
+        Event::Removed => ("REMOVED", AnsiColor::Red),
+        Event::Moved => ("MOVED", AnsiColor::Magenta),
     };
     let tag = Style::new().bold().fg_color(Some(tint.into()));
     let versions = match alert.previous_version {
@@ -60,6 +62,20 @@ pub fn human(alert: &Alert, color: bool) -> String {
         alert.title, alert.id
     );
     out.push_str(&format!("  {}\n", alert.url));
+    if let Some(to) = &alert.moved_to {
+        out.push_str(&format!("  → {to}\n"));
+    }
+    if let Some(status) = alert.status {
+        out.push_str(&format!("  answers HTTP {status}\n"));
+    }
+    if !alert.changes.is_empty() {
+        let names: Vec<&str> = alert.changes.iter().map(|c| c.name()).collect();
+        let reverts = alert
+            .reverts_to
+            .map(|v| format!(" (back to v{v})"))
+            .unwrap_or_default();
+        out.push_str(&format!("  {}{reverts}\n", names.join(", ")));
+    }
     if let Some(diff) = &alert.diff {
         out.push_str(&format!(
             "  +{} −{} words\n",
@@ -119,6 +135,10 @@ mod tests {
                 unified: "-a\n+b\n".into(),
                 words: "met for [-58-]{+90+} minutes\n".into(),
             }),
+            changes: vec![crate::changes::ChangeClass::NumbersChanged],
+            reverts_to: None,
+            moved_to: None,
+            status: None,
         }
     }
 

@@ -51,6 +51,54 @@ pub struct VersionDiff {
     pub removed_words: usize,
     /// Changed regions, word by word, with their context paragraphs.
     pub hunks: Vec<Hunk>,
+    /// The body's paragraphs that were added, removed or changed (the title aside).
+    #[serde(skip)]
+    pub paragraphs: ParagraphChanges,
+}
+
+/// Paragraph-level changes of a body, for classifying an update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParagraphChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// (old, new) pairs of paragraphs edited in place.
+    pub changed: Vec<(String, String)>,
+}
+
+impl ParagraphChanges {
+    fn from_ops(ops: &[similar::DiffOp], old: &[&str], new: &[&str]) -> ParagraphChanges {
+        let body = |lines: &[&str], range: std::ops::Range<usize>| -> Vec<String> {
+            lines[range]
+                .iter()
+                .map(|l| l.trim_end_matches('\n').to_string())
+                .collect()
+        };
+        let mut changes = ParagraphChanges::default();
+        for op in ops {
+            // Line 0 is the title, compared on its own.
+            let old_range = op.old_range().start.max(1)..op.old_range().end.max(1);
+            let new_range = op.new_range().start.max(1)..op.new_range().end.max(1);
+            let (olds, news) = (body(old, old_range), body(new, new_range));
+            match op.tag() {
+                DiffTag::Equal => {}
+                DiffTag::Delete => changes.removed.extend(olds),
+                DiffTag::Insert => changes.added.extend(news),
+                DiffTag::Replace => changes.pair(olds, news),
+            }
+        }
+        changes
+    }
+
+    /// Pairs replaced paragraphs in order; the surplus on either side was added or removed.
+    fn pair(&mut self, olds: Vec<String>, news: Vec<String>) {
+        let paired = olds.len().min(news.len());
+        let mut olds = olds.into_iter();
+        let mut news = news.into_iter();
+        self.changed
+            .extend(olds.by_ref().zip(news.by_ref()).take(paired));
+        self.removed.extend(olds);
+        self.added.extend(news);
+    }
 }
 
 /// One region of change: a run of segments covering whole paragraphs.
@@ -108,6 +156,7 @@ pub fn diff(old: Side<'_>, new: Side<'_>) -> VersionDiff {
         added_words: 0,
         removed_words: 0,
         hunks: Vec::new(),
+        paragraphs: ParagraphChanges::from_ops(lines.ops(), &old_lines, &new_lines),
     };
     for group in lines.grouped_ops(CONTEXT) {
         let Some(first) = group.first() else {
@@ -307,6 +356,25 @@ mod tests {
         let d = diff(side("Old headline", "Body."), side("New headline", "Body."));
         assert!(d.title_changed);
         assert_eq!((d.added_words, d.removed_words), (1, 1));
+    }
+
+    #[test]
+    fn paragraph_changes_separate_added_removed_and_edited() {
+        let d = diff(
+            side("T", "A.\nB was 5.\nC."),
+            side("T2", "A.\nB was 6.\nD.\nE."),
+        );
+        assert_eq!(
+            d.paragraphs.changed,
+            vec![
+                ("B was 5.".into(), "B was 6.".into()),
+                ("C.".into(), "D.".into())
+            ]
+        );
+        assert_eq!(d.paragraphs.added, vec!["E.".to_string()]);
+        assert!(d.paragraphs.removed.is_empty());
+        let d = diff(side("T", "A.\nB.\nC."), side("T", "A.\nC."));
+        assert_eq!(d.paragraphs.removed, vec!["B.".to_string()]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod sled_store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::changes::ChangeClass;
 use crate::fetch::Validators;
 
 pub use export::{ExportError, export_jsonl};
@@ -67,6 +68,29 @@ pub struct ArticleRecord {
     /// HTTP validators of the last page fetch.
     #[serde(default)]
     pub validators: Validators,
+    /// Where the article lives now, if it moved (its history stays under `url`).
+    #[serde(default)]
+    pub moved_to: Option<String>,
+    /// Set once the page answers 410, or 404 twice in a row.
+    #[serde(default)]
+    pub removed: Option<Removal>,
+    /// 404s in a row so far.
+    #[serde(default)]
+    pub not_found_strikes: u32,
+}
+
+impl ArticleRecord {
+    /// The URL to fetch the article from.
+    pub fn fetch_url(&self) -> &str {
+        self.moved_to.as_deref().unwrap_or(&self.url)
+    }
+}
+
+/// When and how an article was taken down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub status: u16,
+    pub at: DateTime<Utc>,
 }
 
 /// One version of an article's text.
@@ -80,6 +104,12 @@ pub struct Version {
     /// BLAKE3 of title and body (hex, 16 digits).
     pub content_hash: String,
     pub first_seen: DateTime<Utc>,
+    /// The earlier version whose text this one repeats (a flip-flop).
+    #[serde(default)]
+    pub reverts_to: Option<u32>,
+    /// What kind of update this version is (empty for version 1).
+    #[serde(default)]
+    pub changes: Vec<ChangeClass>,
 }
 
 impl Version {

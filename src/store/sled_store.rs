@@ -69,15 +69,30 @@ fn open_hint(error: &sled::Error) -> &'static str {
     }
 }
 
+/// How long an open waits for a lock that a closing store of this process has
+/// not released yet (sled's flusher thread lets go of it shortly after the drop).
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn open_db(dir: &Path, cache_capacity_mb: u64) -> Result<sled::Db, sled::Error> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_capacity_mb.saturating_mul(1024 * 1024))
+        .flush_every_ms(Some(500));
+    let deadline = std::time::Instant::now() + LOCK_GRACE;
+    loop {
+        match config.open() {
+            Err(e) if e.to_string().contains("lock") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir` with a bounded page cache.
     pub fn open(dir: &Path, cache_capacity_mb: u64) -> Result<SledStore, StoreError> {
-        let opened = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_capacity_mb.saturating_mul(1024 * 1024))
-            .flush_every_ms(Some(500))
-            .open();
-        let db = opened.map_err(|source| StoreError::Open {
+        let db = open_db(dir, cache_capacity_mb).map_err(|source| StoreError::Open {
             path: dir.to_owned(),
             hint: open_hint(&source),
             source,
@@ -311,6 +326,9 @@ mod tests {
             versions,
             next_check: next,
             validators: Validators::default(),
+            moved_to: None,
+            removed: None,
+            not_found_strikes: 0,
         }
     }
 
@@ -321,6 +339,8 @@ mod tests {
             body: body.into(),
             content_hash: Version::hash_content("t", body),
             first_seen: Utc::now(),
+            reverts_to: None,
+            changes: Vec::new(),
         }
     }
 

@@ -1,19 +1,22 @@
-//! Article tasks: fetch a page, extract it, and store it as version 1 or as a new
-//! version when its text changed, with the alert that says so.
+//! Article tasks: fetch a page, extract it, and store it as version 1 or, when
+//! the change detector says its text changed, as a new version — with the alert
+//! that says so. Revisits also notice pages that are taken down (410, or 404
+//! twice in a row: `removed`) or redirect for good to another URL (`moved`).
 
 use std::sync::Arc;
 
 use chrono::Utc;
+use reqwest::StatusCode;
 use url::Url;
 
 use super::Context;
 use crate::alerts::{Alert, AlertDiff, Event};
 use crate::canonical;
-use crate::diff::{self, Side};
+use crate::changes::{Change, ChangeClass, CleanText, Verdict};
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
-use crate::fetch::{FetchOutcome, Page, Validators};
-use crate::store::{ArticleRecord, Commit, StoreError, Version};
+use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
+use crate::store::{ArticleRecord, Commit, Removal, StoreError, Version};
 
 /// A link found in a feed that leads to no stored article yet.
 pub(super) struct NewArticle {
@@ -26,8 +29,7 @@ pub(super) struct NewArticle {
 /// Fetches a newly discovered link and stores the article behind it.
 pub(super) async fn discover(ctx: Arc<Context>, job: NewArticle) {
     let key = job.link.to_string();
-    let result = discover_inner(&ctx, &job).await;
-    if let Err(error) = result {
+    if let Err(error) = discover_inner(&ctx, &job).await {
         tracing::warn!(url = %job.link, feed = %job.feed, %error, "article not stored; will retry on the next feed poll");
         ctx.request_refetch(&job.feed);
     }
@@ -41,7 +43,7 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
         fetched = ctx.fetcher.get(&job.link, &no_validators) => fetched,
     };
     let page = match fetched.map_err(|e| e.to_string())? {
-        FetchOutcome::Fetched(page) => page,
+        FetchOutcome::Fetched(page) => *page,
         FetchOutcome::NotModified => {
             return Err("unexpected 304 to an unconditional request".into());
         }
@@ -51,29 +53,24 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
     let id = canonical::article_id(&canonical);
     let links = link_set(&[&job.link, &page.url, &canonical]);
     let _guard = ctx.article_lock(&id).lock().await;
+    let host = host_key(&canonical);
+    let title = extracted
+        .title
+        .clone()
+        .or(job.feed_title.clone())
+        .unwrap_or_default();
     let fetch = Fetched {
-        extracted,
+        text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
         validators: page.validators,
-        fallback_title: job.feed_title.clone(),
+        language: extracted.language.or(job.feed_language.clone()),
         links,
     };
-    match ctx.store.article(&id).map_err(|e| e.to_string())? {
-        Some(article) => apply(ctx, article, fetch).await.map_err(|e| e.to_string()),
-        None => {
-            let language = fetch
-                .extracted
-                .language
-                .clone()
-                .or(job.feed_language.clone());
-            let new = Arrival {
-                id,
-                url: canonical,
-                feed: job.feed.clone(),
-                language,
-            };
-            store_new(ctx, new, fetch).await.map_err(|e| e.to_string())
-        }
+    let stored = ctx.store.article(&id).map_err(|e| e.to_string())?;
+    match stored {
+        Some(article) => apply(ctx, article, fetch).await,
+        None => store_new(ctx, id, canonical, job.feed.clone(), fetch).await,
     }
+    .map_err(|e| e.to_string())
 }
 
 /// Fetches a stored article again and records a new version if it changed.
@@ -88,58 +85,101 @@ async fn revisit_inner(ctx: &Context, id: &str) -> Result<(), String> {
     let Some(article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
         return Ok(());
     };
-    let url = Url::parse(&article.url).map_err(|e| format!("{}: {e}", article.url))?;
+    let url =
+        Url::parse(article.fetch_url()).map_err(|e| format!("{}: {e}", article.fetch_url()))?;
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
         fetched = ctx.fetcher.get(&url, &article.validators) => fetched,
     };
     let _guard = ctx.article_lock(id).lock().await;
-    let Some(article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
+    let Some(mut article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
         return Ok(());
     };
-    match fetched {
+    let result = match fetched {
         Ok(FetchOutcome::NotModified) => {
-            tracing::debug!(url = %article.url, "article not modified");
-            reschedule(ctx, article, None).map_err(|e| e.to_string())
+            article.not_found_strikes = 0;
+            reschedule(ctx, article, None, &[])
         }
-        Ok(FetchOutcome::Fetched(page)) => {
-            let extracted = extract_page(ctx, &page).await;
-            let fetch = Fetched {
-                extracted,
-                validators: page.validators,
-                fallback_title: None,
-                links: Vec::new(),
-            };
-            apply(ctx, article, fetch).await.map_err(|e| e.to_string())
-        }
-        Err(error) => {
-            reschedule(ctx, article, None).map_err(|e| e.to_string())?;
-            Err(error.to_string())
-        }
-    }
+        Ok(FetchOutcome::Fetched(page)) => revisited(ctx, article, *page).await,
+        Err(error) => return failed_revisit(ctx, article, &error).await,
+    };
+    result.map_err(|e| e.to_string())
 }
 
-/// A page fetched and extracted, ready to be compared with what is stored.
+/// A revisit that got a page: notices a permanent move, then compares the text.
+async fn revisited(
+    ctx: &Context,
+    mut article: ArticleRecord,
+    page: Page,
+) -> Result<(), StoreError> {
+    article.not_found_strikes = 0;
+    let extracted = extract_page(ctx, &page).await;
+    let mut links = Vec::new();
+    if page.moved_permanently.is_some() {
+        let to = canonical_url(&extracted, &page);
+        let known = [article.url.as_str(), article.fetch_url()];
+        if !known.contains(&to.as_str()) {
+            tracing::info!(id = %article.id, url = %article.url, moved_to = %to, "article moved");
+            article.moved_to = Some(to.to_string());
+            links = link_set(&[&to, &page.url]);
+            emit_event(ctx, &article, Event::Moved).await;
+        }
+    }
+    let host = host_key(&page.url);
+    let title = extracted
+        .title
+        .clone()
+        .unwrap_or_else(|| article.title.clone());
+    let fetch = Fetched {
+        text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
+        validators: page.validators,
+        language: extracted.language,
+        links,
+    };
+    apply(ctx, article, fetch).await
+}
+
+/// A revisit that failed: 410, or a second 404 in a row, means the article was
+/// taken down; anything else is tried again at the next revisit.
+async fn failed_revisit(
+    ctx: &Context,
+    mut article: ArticleRecord,
+    error: &FetchError,
+) -> Result<(), String> {
+    let status = error.status();
+    if status == Some(StatusCode::NOT_FOUND) {
+        article.not_found_strikes += 1;
+    }
+    let gone = status == Some(StatusCode::GONE) || article.not_found_strikes >= 2;
+    if gone && article.removed.is_none() {
+        let code = status.map_or(0, |s| s.as_u16());
+        tracing::info!(id = %article.id, url = %article.url, status = code, "article removed");
+        article.removed = Some(Removal {
+            status: code,
+            at: Utc::now(),
+        });
+        let previous_check = article.next_check.take();
+        ctx.store
+            .commit(&Commit {
+                article: Some(&article),
+                version: None,
+                links: &[],
+                previous_check,
+            })
+            .map_err(|e| e.to_string())?;
+        emit_event(ctx, &article, Event::Removed).await;
+        return Ok(());
+    }
+    reschedule(ctx, article, None, &[]).map_err(|e| e.to_string())?;
+    Err(error.to_string())
+}
+
+/// A page fetched, extracted and cleaned, ready to be compared with what is stored.
 struct Fetched {
-    extracted: Extracted,
+    text: CleanText,
     validators: Validators,
-    fallback_title: Option<String>,
-    links: Vec<String>,
-}
-
-impl Fetched {
-    fn title(&self) -> String {
-        let title = self.extracted.title.clone().or(self.fallback_title.clone());
-        title.unwrap_or_default()
-    }
-}
-
-/// Where a new article comes from.
-struct Arrival {
-    id: String,
-    url: Url,
-    feed: String,
     language: Option<String>,
+    links: Vec<String>,
 }
 
 async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
@@ -181,33 +221,42 @@ fn link_set(urls: &[&Url]) -> Vec<String> {
     links
 }
 
-async fn store_new(ctx: &Context, new: Arrival, fetch: Fetched) -> Result<(), StoreError> {
-    if fetch.extracted.paragraphs.is_empty() {
-        tracing::warn!(url = %new.url, "no article text found on the page; not stored");
+async fn store_new(
+    ctx: &Context,
+    id: String,
+    url: Url,
+    feed: String,
+    fetch: Fetched,
+) -> Result<(), StoreError> {
+    if fetch.text.body.is_empty() {
+        tracing::warn!(%url, "no article text found on the page; not stored");
         return Ok(());
     }
     let now = Utc::now();
-    let title = fetch.title();
-    let body = fetch.extracted.body();
     let version = Version {
         number: 1,
-        content_hash: Version::hash_content(&title, &body),
-        title: title.clone(),
-        body,
+        content_hash: Version::hash_content(&fetch.text.title, &fetch.text.body),
+        title: fetch.text.title.clone(),
+        body: fetch.text.body,
         first_seen: now,
+        reverts_to: None,
+        changes: Vec::new(),
     };
     let article = ArticleRecord {
-        id: new.id,
-        url: new.url.to_string(),
-        feed: new.feed,
-        title,
-        language: new.language,
+        id,
+        url: url.to_string(),
+        feed,
+        title: fetch.text.title,
+        language: fetch.language,
         first_seen: now,
         last_changed: now,
         last_checked: now,
         versions: 1,
         next_check: ctx.revisits.next_check(now, now),
         validators: fetch.validators,
+        moved_to: None,
+        removed: None,
+        not_found_strikes: 0,
     };
     ctx.store.commit(&Commit {
         article: Some(&article),
@@ -220,53 +269,66 @@ async fn store_new(ctx: &Context, new: Arrival, fetch: Fetched) -> Result<(), St
     Ok(())
 }
 
-/// Compares a fetch with the latest stored version; stores a new version (and
-/// alerts) when the title or body changed, else only moves the revisit on.
+/// Compares a fetch with the stored versions; stores a new version (and alerts,
+/// unless it is minor rewording or a flip-flop already announced) when the text
+/// changed, else only moves the revisit on.
 async fn apply(
     ctx: &Context,
     mut article: ArticleRecord,
     fetch: Fetched,
 ) -> Result<(), StoreError> {
-    let latest = ctx.store.version(&article.id, article.versions)?;
-    let title = fetch.title();
-    let body = fetch.extracted.body();
-    let hash = Version::hash_content(&title, &body);
-    let unchanged = latest.as_ref().is_some_and(|v| v.content_hash == hash);
     article.validators = fetch.validators;
-    if unchanged || fetch.extracted.paragraphs.is_empty() {
-        if fetch.extracted.paragraphs.is_empty() {
-            tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
-        }
-        return reschedule_with_links(ctx, article, None, &fetch.links);
+    if fetch.text.body.is_empty() {
+        tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
+        return reschedule(ctx, article, None, &fetch.links);
     }
+    let history = ctx.store.versions(&article.id)?;
+    let host = Url::parse(article.fetch_url())
+        .map(|u| host_key(&u))
+        .unwrap_or_default();
+    let change = match ctx
+        .detector
+        .compare(&host, &article.id, &history, &fetch.text)
+    {
+        Verdict::Unchanged => return reschedule(ctx, article, None, &fetch.links),
+        Verdict::Changed(change) => change,
+    };
     let now = Utc::now();
     let version = Version {
         number: article.versions + 1,
-        title: title.clone(),
-        body,
-        content_hash: hash,
+        content_hash: Version::hash_content(&fetch.text.title, &fetch.text.body),
+        title: fetch.text.title.clone(),
+        body: fetch.text.body,
         first_seen: now,
+        reverts_to: change.reverts_to,
+        changes: change.classes.clone(),
     };
     article.versions = version.number;
-    article.title = title;
+    article.title = fetch.text.title;
     article.last_changed = now;
-    article.language = article.language.or(fetch.extracted.language.clone());
-    reschedule_with_links(ctx, article.clone(), Some(&version), &fetch.links)?;
-    tracing::info!(id = %article.id, url = %article.url, version = version.number, "article updated");
-    emit(ctx, &article, &version, latest.as_ref()).await;
+    article.language = article.language.or(fetch.language);
+    reschedule(ctx, article.clone(), Some(&version), &fetch.links)?;
+    tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, "article updated");
+    if worth_alerting(ctx, &change, &history) {
+        emit(ctx, &article, &version, Some(&change)).await;
+    }
     Ok(())
 }
 
-fn reschedule(
-    ctx: &Context,
-    article: ArticleRecord,
-    version: Option<&Version>,
-) -> Result<(), StoreError> {
-    reschedule_with_links(ctx, article, version, &[])
+/// Minor rewording is alerted only when configured; a flip-flop only the first
+/// time the article returns to that version.
+fn worth_alerting(ctx: &Context, change: &Change, history: &[Version]) -> bool {
+    if change.classes == [ChangeClass::MinorWording] && !ctx.minor_edits {
+        return false;
+    }
+    match change.reverts_to {
+        Some(to) => !history.iter().any(|v| v.reverts_to == Some(to)),
+        None => true,
+    }
 }
 
 /// Stores the article with its next revisit time (and a new version, if any).
-fn reschedule_with_links(
+fn reschedule(
     ctx: &Context,
     mut article: ArticleRecord,
     version: Option<&Version>,
@@ -284,56 +346,55 @@ fn reschedule_with_links(
     })
 }
 
-async fn emit(
-    ctx: &Context,
-    article: &ArticleRecord,
-    version: &Version,
-    previous: Option<&Version>,
-) {
-    let diff = match previous {
-        Some(prev) => Some(version_diff(ctx, prev, version).await),
-        None => None,
-    };
-    let alert = Alert {
-        event: if previous.is_some() {
-            Event::Updated
-        } else {
-            Event::New
-        },
+fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
+    Alert {
+        event,
         id: article.id.clone(),
         url: article.url.clone(),
-        version: version.number,
-        previous_version: previous.map(|p| p.number),
-        title: version.title.clone(),
+        version,
+        previous_version: None,
+        title: article.title.clone(),
         feed: article.feed.clone(),
         language: article.language.clone(),
         topics: Vec::new(),
-        detected_at: version.first_seen,
-        diff,
-    };
-    if ctx.alerts.send(alert).await.is_err() {
-        tracing::error!(url = %article.url, "alert channel closed; alert dropped");
+        detected_at: Utc::now(),
+        diff: None,
+        changes: Vec::new(),
+        reverts_to: None,
+        moved_to: None,
+        status: None,
     }
 }
 
-async fn version_diff(ctx: &Context, old: &Version, new: &Version) -> AlertDiff {
-    let (old, new) = (old.clone(), new.clone());
-    ctx.cpu(move || {
-        let old_label = format!("version {}", old.number);
-        let new_label = format!("version {}", new.number);
-        let d = diff::diff(
-            Side {
-                title: &old.title,
-                body: &old.body,
-                label: &old_label,
-            },
-            Side {
-                title: &new.title,
-                body: &new.body,
-                label: &new_label,
-            },
-        );
-        AlertDiff::from(&d)
-    })
-    .await
+async fn send(ctx: &Context, alert: Alert) {
+    if ctx.alerts.send(alert).await.is_err() {
+        tracing::error!("alert channel closed; alert dropped");
+    }
+}
+
+/// A `new` or `updated` alert for a stored version.
+async fn emit(ctx: &Context, article: &ArticleRecord, version: &Version, change: Option<&Change>) {
+    let event = if change.is_some() {
+        Event::Updated
+    } else {
+        Event::New
+    };
+    let mut alert = alert(article, event, version.number);
+    alert.title = version.title.clone();
+    alert.detected_at = version.first_seen;
+    if let Some(change) = change {
+        alert.previous_version = Some(version.number - 1);
+        alert.diff = Some(AlertDiff::from(&change.diff));
+        alert.changes = change.classes.clone();
+        alert.reverts_to = change.reverts_to;
+    }
+    send(ctx, alert).await;
+}
+
+/// A `removed` or `moved` alert.
+async fn emit_event(ctx: &Context, article: &ArticleRecord, event: Event) {
+    let mut alert = alert(article, event, article.versions);
+    alert.moved_to = article.moved_to.clone();
+    alert.status = article.removed.as_ref().map(|r| r.status);
+    send(ctx, alert).await;
 }

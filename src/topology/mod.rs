@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::alerts::Alert;
+use crate::changes::Detector;
 use crate::config::{Config, ScheduleConfig};
 use crate::fetch::{FetchError, Fetcher};
 use crate::schedule::RevisitPolicy;
@@ -55,6 +56,9 @@ pub(crate) struct Context {
     pub alerts: mpsc::Sender<Alert>,
     pub revisits: RevisitPolicy,
     pub schedule: ScheduleConfig,
+    pub detector: Detector,
+    /// Whether minor rewording is alerted.
+    pub minor_edits: bool,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     /// Bounds CPU-bound work on the blocking pool.
@@ -134,6 +138,8 @@ impl Topology {
             fetcher: Fetcher::new(&config.fetch, config.host_overrides())?,
             revisits: RevisitPolicy::new(&config.schedule),
             schedule: config.schedule.clone(),
+            detector: Detector::default(),
+            minor_edits: config.alerts.minor_edits,
             store,
             alerts,
             shutdown: CancellationToken::new(),
