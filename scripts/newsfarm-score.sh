@@ -18,7 +18,8 @@ rm -rf "$out" && mkdir -p "$out"
 
 cargo build --release --quiet
 # shellcheck disable=SC2086
-python3 "$farm/newsfarm.py" serve --scenario "$scenario" --port 8800 --quiet ${NEWSFARM_SERVE_ARGS:-} &
+python3 "$farm/newsfarm.py" serve --scenario "$scenario" --port 8800 --quiet ${NEWSFARM_SERVE_ARGS:-} \
+  2>"$out/newsfarm.log" &
 farm_pid=$!
 trap 'kill $farm_pid 2>/dev/null || true' EXIT
 until curl -sf http://127.0.0.1:8800/feeds.txt >/dev/null; do sleep 0.2; done
@@ -27,8 +28,10 @@ until curl -sf http://127.0.0.1:8800/feeds.txt >/dev/null; do sleep 0.2; done
   --data-dir "$out/data" >"$out/alerts.jsonl" 2>"$out/redline.log" &
 redline_pid=$!
 sleep "$pace"
-for _ in $(seq 1 "$steps"); do
-  curl -sf -X POST 'http://127.0.0.1:8800/_control/advance?steps=1' >/dev/null
+for step in $(seq 1 "$steps"); do
+  curl -sS --retry 5 --retry-all-errors -X POST 'http://127.0.0.1:8800/_control/advance?steps=1' >/dev/null \
+    || echo "advance to step $step failed" >&2
+  echo "step $step $(date +%T)" >>"$out/progress.log"
   sleep "$pace"
 done
 sleep $((pace * 3))   # a few revisit rounds for the last updates

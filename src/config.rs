@@ -12,6 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::alerts::OutputFormat;
+use crate::alerts::webhook::WebhookConfig;
 use crate::fetch::{HostPolicy, host_key};
 
 /// A configuration that failed to load or validate.
@@ -176,13 +177,30 @@ impl Default for ScheduleConfig {
     }
 }
 
-/// How alerts are written on stdout.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Where alerts go and which ones.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlertsConfig {
+    /// Format on stdout.
     pub format: OutputFormat,
     /// Alert on updates that only reword a few words (they are stored either way).
     pub minor_edits: bool,
+    /// Alerts queued per sink at most; beyond it new alerts skip that sink (logged).
+    pub outbox_max: usize,
+    /// Webhooks (`[[alerts.webhook]]`).
+    #[serde(rename = "webhook")]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            format: OutputFormat::Json,
+            minor_edits: false,
+            outbox_max: 100_000,
+            webhooks: Vec::new(),
+        }
+    }
 }
 
 /// One feed to poll.
@@ -280,6 +298,14 @@ impl Config {
             ));
         }
         self.validate_revisits()?;
+        for (i, hook) in self.alerts.webhooks.iter().enumerate() {
+            crate::canonical::parse_http_url(&hook.url).map_err(|e| {
+                self.invalid(
+                    &format!("alerts.webhook[{i}].url"),
+                    &format!("{:?}: {e}", hook.url),
+                )
+            })?;
+        }
         for (i, feed) in self.feeds.iter().enumerate() {
             let key = format!("feed[{i}].url");
             crate::canonical::parse_http_url(&feed.url)

@@ -2,19 +2,28 @@
 //! the sinks that deliver it.
 //!
 //! An [`Alert`] is one JSON object per line on stdout (the contract newsfarm's
-//! scorer reads), or a readable coloured diff with `--format human`. Sinks run on
-//! their own thread, fed by a channel, so a slow reader never stalls ingestion.
+//! scorer reads), or a readable coloured diff with `--format human`, and a signed
+//! POST to each configured webhook ([`webhook`]). Delivery is at least once: an
+//! alert is written to the store's outbox in the same transaction as the version
+//! it describes, and one worker per sink ([`outbox`]) delivers its queue in order,
+//! retrying with backoff, removing an entry only once it is delivered. A slow or
+//! failing sink never stalls ingestion or the other sinks.
 
+pub mod outbox;
 mod stdout;
+pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::store::OutboxEntry;
+
 use crate::changes::ChangeClass;
 use crate::diff::{VersionDiff, word_diff_markup};
 
-pub use stdout::{StdoutSink, stdout_has_colour};
+pub use stdout::{human, json_line, stdout_has_colour};
+pub use webhook::{WebhookSink, sign};
 
 /// How alerts (and CLI output) are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -97,45 +106,75 @@ impl From<&VersionDiff> for AlertDiff {
     }
 }
 
-/// A delivery failure.
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    #[error("cannot write the alert: {0}")]
-    Io(#[from] std::io::Error),
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Try again later (after `after`, if the receiver said so).
+    Retry {
+        after: Option<std::time::Duration>,
+        error: String,
+    },
+    /// Will never be accepted: goes to the failed list.
+    Reject {
+        error: String,
+    },
 }
 
 /// Somewhere alerts go.
-pub trait Sink: Send {
-    fn deliver(&mut self, alert: &Alert) -> Result<(), SinkError>;
+pub enum Sink {
+    /// Standard output, in the given format.
+    Stdout(OutputFormat),
+    /// An HTTP endpoint that receives signed POSTs.
+    Webhook(WebhookSink),
+    /// An in-process channel (the demo and tests listen on it).
+    Channel {
+        name: String,
+        tx: mpsc::UnboundedSender<Alert>,
+    },
 }
 
-/// Forwards alerts into a channel (for the demo and for tests).
-pub struct ChannelSink(pub mpsc::UnboundedSender<Alert>);
-
-impl Sink for ChannelSink {
-    fn deliver(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        // A closed receiver means nobody listens any more; that is not an error.
-        let _ = self.0.send(alert.clone());
-        Ok(())
+impl Sink {
+    /// The sink's stable name: its outbox queue is kept under it across restarts.
+    pub fn name(&self) -> String {
+        match self {
+            Sink::Stdout(_) => "stdout".to_string(),
+            Sink::Webhook(hook) => format!("webhook:{}", hook.name()),
+            Sink::Channel { name, .. } => format!("channel:{name}"),
+        }
     }
-}
 
-/// Delivers every alert from `alerts` to every sink, in order, on a dedicated
-/// thread; returns when the channel closes and every alert is delivered.
-pub fn spawn_dispatcher(
-    mut alerts: mpsc::Receiver<Alert>,
-    mut sinks: Vec<Box<dyn Sink>>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("redline-alerts".into())
-        .spawn(move || {
-            while let Some(alert) = alerts.blocking_recv() {
-                for sink in sinks.iter_mut() {
-                    if let Err(error) = sink.deliver(&alert) {
-                        tracing::error!(url = %alert.url, %error, "alert delivery failed");
-                    }
-                }
+    /// Whether the sink wants this alert (webhooks can filter by topic).
+    pub fn accepts(&self, alert: &Alert) -> bool {
+        match self {
+            Sink::Webhook(hook) => hook.accepts(alert),
+            _ => true,
+        }
+    }
+
+    /// Whether its queue is emptied before the daemon exits (local sinks), or
+    /// left for the next start (remote ones).
+    pub fn drains_on_shutdown(&self) -> bool {
+        !matches!(self, Sink::Webhook(_))
+    }
+
+    /// How long an alert may wait for this sink before it is given up.
+    pub fn max_age(&self) -> std::time::Duration {
+        match self {
+            Sink::Webhook(hook) => hook.max_age(),
+            _ => std::time::Duration::MAX,
+        }
+    }
+
+    pub async fn deliver(&self, entry: &OutboxEntry) -> Delivery {
+        match self {
+            Sink::Stdout(format) => stdout::deliver(*format, &entry.alert).await,
+            Sink::Webhook(hook) => hook.deliver(entry).await,
+            Sink::Channel { tx, .. } => {
+                // A closed receiver means nobody listens any more; that is not an error.
+                let _ = tx.send(entry.alert.clone());
+                Delivery::Delivered
             }
-        })
-        .expect("the alert thread can be spawned")
+        }
+    }
 }

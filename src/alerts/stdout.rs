@@ -1,32 +1,28 @@
 //! The stdout sink: JSON lines, or a readable coloured diff.
 
-use std::io::Write;
-
 use anstyle::{AnsiColor, Style};
+use tokio::io::AsyncWriteExt;
 
-use super::{Alert, Event, OutputFormat, Sink, SinkError};
+use super::{Alert, Delivery, Event, OutputFormat};
 
-/// Writes alerts to stdout, flushing after each so that pipes see them at once.
-pub struct StdoutSink {
-    format: OutputFormat,
-}
-
-impl StdoutSink {
-    pub fn new(format: OutputFormat) -> StdoutSink {
-        StdoutSink { format }
-    }
-}
-
-impl Sink for StdoutSink {
-    fn deliver(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        let text = match self.format {
-            OutputFormat::Json => json_line(alert),
-            OutputFormat::Human => human(alert, stdout_has_colour()),
-        };
-        let mut out = anstream::stdout().lock();
-        out.write_all(text.as_bytes())?;
-        out.flush()?;
-        Ok(())
+/// Writes one alert to stdout and flushes, so that pipes see it at once.
+pub(super) async fn deliver(format: OutputFormat, alert: &Alert) -> Delivery {
+    let text = match format {
+        OutputFormat::Json => json_line(alert),
+        OutputFormat::Human => human(alert, stdout_has_colour()),
+    };
+    let mut out = tokio::io::stdout();
+    let written = async {
+        out.write_all(text.as_bytes()).await?;
+        out.flush().await
+    };
+    match written.await {
+        Ok(()) => Delivery::Delivered,
+        // stdout is gone (a closed pipe): keeping the alert queued would block
+        // the queue for ever, so it goes to the failed list.
+        Err(error) => Delivery::Reject {
+            error: format!("cannot write to stdout: {error}"),
+        },
     }
 }
 

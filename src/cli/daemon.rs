@@ -4,38 +4,54 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Args, data_dir};
-use crate::alerts::{self, OutputFormat, Sink, StdoutSink};
+use crate::alerts::webhook::WebhookConfig;
+use crate::alerts::{OutputFormat, Sink, WebhookSink};
 use crate::config::Config;
 use crate::demo;
 use crate::store::SledStore;
 use crate::topology::Topology;
 
-/// Alerts waiting for the sinks before the pipeline waits for them.
-const ALERT_QUEUE: usize = 1024;
-
-pub(super) async fn run(
-    config: &Config,
-    args: &Args,
-    format: Option<OutputFormat>,
-) -> anyhow::Result<()> {
+pub(super) async fn run(config: &Config, args: &Args, run: &RunArgs) -> anyhow::Result<()> {
     let dir = data_dir(args, config);
     let store = SledStore::open(&dir, config.storage.cache_capacity_mb)?;
     tracing::info!(data_dir = %dir.display(), "store opened");
-    let format = format.unwrap_or(config.alerts.format);
-    let (tx, rx) = mpsc::channel(ALERT_QUEUE);
-    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(StdoutSink::new(format))];
-    let dispatcher = alerts::spawn_dispatcher(rx, sinks);
-    let topology = Topology::new(config.clone(), Arc::new(store), tx)?;
+    let topology = Topology::new(config.clone(), Arc::new(store), sinks(config, run)?)?;
     stop_on_signal(topology.shutdown_token());
     topology.run().await?;
-    dispatcher
-        .join()
-        .map_err(|_| anyhow::anyhow!("the alert thread panicked"))?;
     Ok(())
+}
+
+/// stdout, the configured webhooks and the one given with --webhook.
+fn sinks(config: &Config, run: &RunArgs) -> anyhow::Result<Vec<Sink>> {
+    let mut sinks = vec![Sink::Stdout(run.format.unwrap_or(config.alerts.format))];
+    let mut hooks = config.alerts.webhooks.clone();
+    if let Some(url) = &run.webhook {
+        crate::canonical::parse_http_url(url).with_context(|| format!("--webhook {url}"))?;
+        let mut hook = WebhookConfig::new(url);
+        hook.secret_env = run.webhook_secret_env.clone();
+        hooks.push(hook);
+    }
+    for hook in hooks {
+        sinks.push(Sink::Webhook(WebhookSink::new(hook)?));
+    }
+    Ok(sinks)
+}
+
+/// Options of `redline run`.
+#[derive(Debug, clap::Args)]
+pub(super) struct RunArgs {
+    /// Alert format on stdout (default: alerts.format from the config).
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+    /// Also deliver alerts to this webhook.
+    #[arg(long)]
+    webhook: Option<String>,
+    /// Environment variable holding the --webhook signing secret.
+    #[arg(long, requires = "webhook")]
+    webhook_secret_env: Option<String>,
 }
 
 pub(super) async fn demo(format: OutputFormat, data_dir: Option<&Path>) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! command. This is the binary's edge, where errors become `anyhow` reports with
 //! the file, feed or URL they concern.
 
+mod alerts;
 mod daemon;
 mod extract;
 mod feeds;
@@ -45,11 +46,7 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon: poll feeds, store versions, print alerts on stdout.
-    Run {
-        /// Alert format (default: alerts.format from the config).
-        #[arg(long, value_enum)]
-        format: Option<OutputFormat>,
-    },
+    Run(daemon::RunArgs),
     /// Offline demo: ingest a bundled news site on loopback, edit two stories, show the alerts.
     Demo {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
@@ -77,6 +74,9 @@ enum Command {
     },
     /// Extract article text from saved HTML files.
     Extract(extract::ExtractArgs),
+    /// Alerts waiting for delivery or failed for good.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Manage feeds.
     #[command(subcommand)]
     Feeds(feeds::FeedsCommand),
@@ -95,7 +95,7 @@ enum ExportFormat {
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let noisy = matches!(args.command, Command::Run { .. } | Command::Demo { .. });
+    let noisy = matches!(args.command, Command::Run(_) | Command::Demo { .. });
     init_logging(args.log_format, if noisy { "info" } else { "warn" });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,7 +106,7 @@ pub fn main() -> anyhow::Result<()> {
 
 async fn dispatch(args: Args) -> anyhow::Result<()> {
     match &args.command {
-        Command::Run { format } => daemon::run(&load_config(&args)?, &args, *format).await,
+        Command::Run(run) => daemon::run(&load_config(&args)?, &args, run).await,
         Command::Demo { format } => daemon::demo(*format, args.data_dir.as_deref()).await,
         Command::Stories(a) => inspect::stories(&open_store(&args)?, a),
         Command::Versions { article } => inspect::versions(&open_store(&args)?, article),
@@ -117,6 +117,7 @@ async fn dispatch(args: Args) -> anyhow::Result<()> {
             with_text,
         } => inspect::export(&open_store(&args)?, *with_text),
         Command::Extract(a) => extract::run(a),
+        Command::Alerts(command) => alerts::run(&open_store(&args)?, command),
         Command::Feeds(command) => feeds::run(command, &args).await,
         Command::CheckConfig { file } => check_config(file.as_deref().or(args.config.as_deref())),
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::alerts::{self, Alert, ChannelSink, Event, OutputFormat, Sink, StdoutSink};
+use crate::alerts::{Alert, Event, OutputFormat, Sink};
 use crate::config::{Config, FeedConfig, FetchConfig, ScheduleConfig, StorageConfig};
 use crate::store::{SledStore, StoreError};
 use crate::topology::{Topology, TopologyError};
@@ -91,14 +91,15 @@ pub async fn run(
     let temp = tempfile::tempdir().map_err(DemoError::TempDir)?;
     let dir = data_dir.unwrap_or(temp.path());
     let store = SledStore::open(dir, 16)?;
-    let (tx, rx) = mpsc::channel(256);
     let (watch_tx, mut watch) = mpsc::unbounded_channel();
-    let sinks: Vec<Box<dyn Sink>> = vec![
-        Box::new(StdoutSink::new(format)),
-        Box::new(ChannelSink(watch_tx)),
+    let sinks = vec![
+        Sink::Stdout(format),
+        Sink::Channel {
+            name: "demo".into(),
+            tx: watch_tx,
+        },
     ];
-    let dispatcher = alerts::spawn_dispatcher(rx, sinks);
-    let topology = Topology::new(demo_config(&site), Arc::new(store), tx)?;
+    let topology = Topology::new(demo_config(&site), Arc::new(store), sinks)?;
     let token = topology.shutdown_token();
     let daemon = tokio::spawn(topology.run());
     eprintln!(
@@ -135,7 +136,6 @@ pub async fn run(
     let outcome = phases.await;
     token.cancel();
     let stopped = daemon.await.expect("the daemon task does not panic");
-    let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
     site.shutdown().await;
     let updates = outcome?;
     stopped?;

@@ -12,6 +12,7 @@ mod sled_store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::Alert;
 use crate::changes::ChangeClass;
 use crate::fetch::Validators;
 
@@ -199,6 +200,31 @@ impl FeedRecord {
     }
 }
 
+/// An alert waiting for delivery to one sink (the durable outbox).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The sink it is for ("stdout", "webhook:NAME", ...).
+    pub sink: String,
+    /// Position in the sink's queue (from [`Store::next_sequence`]); also the
+    /// delivery id receivers see, stable across retries.
+    pub seq: u64,
+    pub alert: Alert,
+    pub enqueued: DateTime<Utc>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub next_attempt: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl OutboxEntry {
+    /// The delivery id: unique per sink entry, the same on every retry.
+    pub fn delivery_id(&self) -> String {
+        format!("{:016x}", self.seq)
+    }
+}
+
 /// Writes that must land together.
 #[derive(Debug, Clone, Default)]
 pub struct Commit<'a> {
@@ -209,6 +235,8 @@ pub struct Commit<'a> {
     pub links: &'a [String],
     /// The revisit time `article` had before this commit, to be replaced.
     pub previous_check: Option<DateTime<Utc>>,
+    /// Alerts about this change, queued for delivery in the same transaction.
+    pub outbox: &'a [OutboxEntry],
 }
 
 /// What redline keeps. Implementations are cheap to share between tasks.
@@ -230,4 +258,22 @@ pub trait Store: Send + Sync {
     fn put_feed(&self, feed: &FeedRecord) -> Result<(), StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+    /// A number larger than any handed out before, also across restarts.
+    fn next_sequence(&self) -> Result<u64, StoreError>;
+    /// The oldest `limit` entries queued for `sink`, in order.
+    fn outbox(&self, sink: &str, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Entries queued for every sink, by sink then order, at most `limit`.
+    fn outbox_all(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Entries queued for `sink`.
+    fn outbox_len(&self, sink: &str) -> Result<usize, StoreError>;
+    /// Replaces a queued entry (after a failed attempt).
+    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    /// Removes a delivered entry.
+    fn outbox_remove(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    /// Moves an entry that will not be delivered to the failed list.
+    fn outbox_fail(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    /// Entries that failed for good, oldest first.
+    fn failed(&self) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Queues failed entries again (one by delivery id, or all); returns how many.
+    fn retry_failed(&self, delivery: Option<&str>) -> Result<usize, StoreError>;
 }

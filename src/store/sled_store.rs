@@ -2,7 +2,9 @@
 //!
 //! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version),
 //! `links` (URL → id), `due` (time in ms, big-endian ‖ id → nothing: the revisit
-//! queue in time order), `feeds` (URL → record) and `meta` (format version).
+//! queue in time order), `feeds` (URL → record), `outbox` (sink ‖ 0 ‖ sequence,
+//! big-endian → alert entry: the delivery queues), `failed` (delivery id → entry:
+//! the dead letters) and `meta` (format version).
 //! Records are JSON so that they stay readable across releases.
 
 use std::path::Path;
@@ -13,7 +15,7 @@ use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Transactional, Tree};
 
-use super::{ArticleRecord, Commit, FeedRecord, Store, StoreError, Version};
+use super::{ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, Version};
 use crate::canonical;
 
 /// The on-disk format this build reads and writes.
@@ -28,6 +30,8 @@ pub struct SledStore {
     links: Tree,
     due: Tree,
     feeds: Tree,
+    outbox: Tree,
+    failed: Tree,
 }
 
 fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
@@ -48,6 +52,18 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
 fn version_key(id: &str, number: u32) -> Vec<u8> {
     let mut key = id.as_bytes().to_vec();
     key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+fn outbox_prefix(sink: &str) -> Vec<u8> {
+    let mut key = sink.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn outbox_key(entry: &OutboxEntry) -> Vec<u8> {
+    let mut key = outbox_prefix(&entry.sink);
+    key.extend_from_slice(&entry.seq.to_be_bytes());
     key
 }
 
@@ -104,6 +120,8 @@ impl SledStore {
             links: tree("links")?,
             due: tree("due")?,
             feeds: tree("feeds")?,
+            outbox: tree("outbox")?,
+            failed: tree("failed")?,
             db: db.clone(),
         };
         store.check_format(dir)?;
@@ -250,34 +268,41 @@ impl Store for SledStore {
             .article
             .and_then(|a| a.next_check.map(|at| due_key(at, &a.id)));
         let id = commit.article.map(|a| a.id.clone()).unwrap_or_default();
+        let queued: Vec<(Vec<u8>, Vec<u8>)> = commit
+            .outbox
+            .iter()
+            .map(|e| (outbox_key(e), encode(e)))
+            .collect();
+        let trees = (
+            &self.articles,
+            &self.versions,
+            &self.links,
+            &self.due,
+            &self.outbox,
+        );
         let result: Result<(), TransactionError<()>> =
-            (&self.articles, &self.versions, &self.links, &self.due).transaction(
-                |(articles, versions, links, due)| {
-                    if let Some((key, value)) = &article {
-                        articles.insert(key.as_slice(), value.as_slice())?;
-                    }
-                    if let Some((key, value)) = &version {
-                        versions.insert(key.as_slice(), value.as_slice())?;
-                    }
-                    for link in commit.links {
-                        links.insert(link.as_bytes(), id.as_bytes())?;
-                    }
-                    if let Some(key) = &old_due {
-                        due.remove(key.as_slice())?;
-                    }
-                    if let Some(key) = &new_due {
-                        due.insert(key.as_slice(), &[])?;
-                    }
-                    Ok::<(), ConflictableTransactionError<()>>(())
-                },
-            );
-        result.map_err(|e| match e {
-            TransactionError::Storage(source) => StoreError::Backend {
-                context: "committing a version",
-                source,
-            },
-            TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
-        })
+            trees.transaction(|(articles, versions, links, due, outbox)| {
+                if let Some((key, value)) = &article {
+                    articles.insert(key.as_slice(), value.as_slice())?;
+                }
+                if let Some((key, value)) = &version {
+                    versions.insert(key.as_slice(), value.as_slice())?;
+                }
+                for link in commit.links {
+                    links.insert(link.as_bytes(), id.as_bytes())?;
+                }
+                if let Some(key) = &old_due {
+                    due.remove(key.as_slice())?;
+                }
+                if let Some(key) = &new_due {
+                    due.insert(key.as_slice(), &[])?;
+                }
+                for (key, value) in &queued {
+                    outbox.insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        result.map_err(|e| transaction_error(e, "committing a version"))
     }
 
     fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError> {
@@ -304,6 +329,111 @@ impl Store for SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(backend("flushing"))?;
         Ok(())
+    }
+
+    fn next_sequence(&self) -> Result<u64, StoreError> {
+        self.db.generate_id().map_err(backend("numbering an alert"))
+    }
+
+    fn outbox(&self, sink: &str, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox
+            .scan_prefix(outbox_prefix(sink))
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("reading the outbox"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn outbox_all(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox
+            .iter()
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("reading the outbox"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn outbox_len(&self, sink: &str) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for key in self.outbox.scan_prefix(outbox_prefix(sink)).keys() {
+            key.map_err(backend("counting the outbox"))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox
+            .insert(outbox_key(entry), encode(entry))
+            .map_err(backend("updating the outbox"))?;
+        Ok(())
+    }
+
+    fn outbox_remove(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox
+            .remove(outbox_key(entry))
+            .map_err(backend("updating the outbox"))?;
+        Ok(())
+    }
+
+    fn outbox_fail(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let key = outbox_key(entry);
+        let value = encode(entry);
+        let id = entry.delivery_id();
+        let result: Result<(), TransactionError<()>> =
+            (&self.outbox, &self.failed).transaction(|(outbox, failed)| {
+                outbox.remove(key.as_slice())?;
+                failed.insert(id.as_bytes(), value.as_slice())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        result.map_err(|e| transaction_error(e, "moving an alert to the failed list"))
+    }
+
+    fn failed(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.failed
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("reading the failed list"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn retry_failed(&self, delivery: Option<&str>) -> Result<usize, StoreError> {
+        let entries: Vec<OutboxEntry> = match delivery {
+            Some(id) => self
+                .get(&self.failed, id.as_bytes(), "reading the failed list")?
+                .into_iter()
+                .collect(),
+            None => self.failed()?,
+        };
+        for entry in &entries {
+            let id = entry.delivery_id();
+            let mut again = entry.clone();
+            again.attempts = 0;
+            again.next_attempt = None;
+            again.enqueued = Utc::now();
+            let (key, value) = (outbox_key(&again), encode(&again));
+            let result: Result<(), TransactionError<()>> = (&self.outbox, &self.failed)
+                .transaction(|(outbox, failed)| {
+                    failed.remove(id.as_bytes())?;
+                    outbox.insert(key.as_slice(), value.as_slice())?;
+                    Ok::<(), ConflictableTransactionError<()>>(())
+                });
+            result.map_err(|e| transaction_error(e, "queueing a failed alert again"))?;
+        }
+        Ok(entries.len())
+    }
+}
+
+fn transaction_error(error: TransactionError<()>, context: &'static str) -> StoreError {
+    match error {
+        TransactionError::Storage(source) => StoreError::Backend { context, source },
+        TransactionError::Abort(()) => unreachable!("redline's transactions never abort"),
     }
 }
 
@@ -357,6 +487,7 @@ mod tests {
                 version: Some(&version(1, "x")),
                 links: &links,
                 previous_check: None,
+                outbox: &[],
             })
             .unwrap();
         assert_eq!(
@@ -386,6 +517,7 @@ mod tests {
                 version: Some(&version(2, "y")),
                 links: &[],
                 previous_check: Some(at),
+                outbox: &[],
             })
             .unwrap();
         assert!(
@@ -416,6 +548,7 @@ mod tests {
                     version: Some(&version(1, "x")),
                     links: &[],
                     previous_check: None,
+                    outbox: &[],
                 })
                 .unwrap();
             store.flush().unwrap();

@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use url::Url;
 
 use super::Context;
+use crate::alerts::outbox;
 use crate::alerts::{Alert, AlertDiff, Event};
 use crate::canonical;
 use crate::changes::{Change, ChangeClass, CleanText, Verdict};
@@ -122,7 +123,13 @@ async fn revisited(
             tracing::info!(id = %article.id, url = %article.url, moved_to = %to, "article moved");
             article.moved_to = Some(to.to_string());
             links = link_set(&[&to, &page.url]);
-            emit_event(ctx, &article, Event::Moved).await;
+            let commit = Commit {
+                article: Some(&article),
+                links: &links,
+                previous_check: article.next_check,
+                ..Commit::default()
+            };
+            commit_with_alert(ctx, commit, Some(event_alert(&article, Event::Moved)))?;
         }
     }
     let host = host_key(&page.url);
@@ -159,16 +166,13 @@ async fn failed_revisit(
             at: Utc::now(),
         });
         let previous_check = article.next_check.take();
-        ctx.store
-            .commit(&Commit {
-                article: Some(&article),
-                version: None,
-                links: &[],
-                previous_check,
-            })
-            .map_err(|e| e.to_string())?;
-        emit_event(ctx, &article, Event::Removed).await;
-        return Ok(());
+        let commit = Commit {
+            article: Some(&article),
+            previous_check,
+            ..Commit::default()
+        };
+        let alert = event_alert(&article, Event::Removed);
+        return commit_with_alert(ctx, commit, Some(alert)).map_err(|e| e.to_string());
     }
     reschedule(ctx, article, None, &[]).map_err(|e| e.to_string())?;
     Err(error.to_string())
@@ -258,14 +262,14 @@ async fn store_new(
         removed: None,
         not_found_strikes: 0,
     };
-    ctx.store.commit(&Commit {
+    let commit = Commit {
         article: Some(&article),
         version: Some(&version),
         links: &fetch.links,
-        previous_check: None,
-    })?;
+        ..Commit::default()
+    };
+    commit_with_alert(ctx, commit, Some(version_alert(&article, &version, None)))?;
     tracing::info!(id = %article.id, url = %article.url, feed = %article.feed, "new article");
-    emit(ctx, &article, &version, None).await;
     Ok(())
 }
 
@@ -307,12 +311,10 @@ async fn apply(
     article.title = fetch.text.title;
     article.last_changed = now;
     article.language = article.language.or(fetch.language);
-    reschedule(ctx, article.clone(), Some(&version), &fetch.links)?;
-    tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, "article updated");
-    if worth_alerting(ctx, &change, &history) {
-        emit(ctx, &article, &version, Some(&change)).await;
-    }
-    Ok(())
+    let alert = worth_alerting(ctx, &change, &history)
+        .then(|| version_alert(&article, &version, Some(&change)));
+    tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, alerted = alert.is_some(), "article updated");
+    reschedule_with(ctx, article, Some(&version), &fetch.links, alert)
 }
 
 /// Minor rewording is alerted only when configured; a flip-flop only the first
@@ -330,20 +332,33 @@ fn worth_alerting(ctx: &Context, change: &Change, history: &[Version]) -> bool {
 /// Stores the article with its next revisit time (and a new version, if any).
 fn reschedule(
     ctx: &Context,
+    article: ArticleRecord,
+    version: Option<&Version>,
+    links: &[String],
+) -> Result<(), StoreError> {
+    reschedule_with(ctx, article, version, links, None)
+}
+
+/// [`reschedule`], with the alert about the new version queued in the same commit.
+fn reschedule_with(
+    ctx: &Context,
     mut article: ArticleRecord,
     version: Option<&Version>,
     links: &[String],
+    alert: Option<Alert>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let previous_check = article.next_check;
     article.last_checked = now;
     article.next_check = ctx.revisits.next_check(article.first_seen, now);
-    ctx.store.commit(&Commit {
+    let commit = Commit {
         article: Some(&article),
         version,
         links,
         previous_check,
-    })
+        ..Commit::default()
+    };
+    commit_with_alert(ctx, commit, alert)
 }
 
 fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
@@ -366,14 +381,8 @@ fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
     }
 }
 
-async fn send(ctx: &Context, alert: Alert) {
-    if ctx.alerts.send(alert).await.is_err() {
-        tracing::error!("alert channel closed; alert dropped");
-    }
-}
-
-/// A `new` or `updated` alert for a stored version.
-async fn emit(ctx: &Context, article: &ArticleRecord, version: &Version, change: Option<&Change>) {
+/// A `new` or `updated` alert for a version.
+fn version_alert(article: &ArticleRecord, version: &Version, change: Option<&Change>) -> Alert {
     let event = if change.is_some() {
         Event::Updated
     } else {
@@ -388,13 +397,32 @@ async fn emit(ctx: &Context, article: &ArticleRecord, version: &Version, change:
         alert.changes = change.classes.clone();
         alert.reverts_to = change.reverts_to;
     }
-    send(ctx, alert).await;
+    alert
 }
 
 /// A `removed` or `moved` alert.
-async fn emit_event(ctx: &Context, article: &ArticleRecord, event: Event) {
+fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
     let mut alert = alert(article, event, article.versions);
     alert.moved_to = article.moved_to.clone();
     alert.status = article.removed.as_ref().map(|r| r.status);
-    send(ctx, alert).await;
+    alert
+}
+
+/// Commits `commit` together with the outbox entries of `alert` (if any), then
+/// wakes the sinks: the alert is durable before any delivery is tried.
+fn commit_with_alert(
+    ctx: &Context,
+    commit: Commit<'_>,
+    alert: Option<Alert>,
+) -> Result<(), StoreError> {
+    let entries = match &alert {
+        Some(alert) => outbox::entries_for(&ctx.sinks, ctx.store.as_ref(), alert, ctx.outbox_max)?,
+        None => Vec::new(),
+    };
+    ctx.store.commit(&Commit {
+        outbox: &entries,
+        ..commit
+    })?;
+    outbox::wake(&ctx.sinks, &entries);
+    Ok(())
 }

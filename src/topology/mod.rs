@@ -20,11 +20,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::alerts::Alert;
+use crate::alerts::Sink;
+use crate::alerts::outbox::{self, SinkSlot};
 use crate::changes::Detector;
 use crate::config::{Config, ScheduleConfig};
 use crate::fetch::{FetchError, Fetcher};
@@ -53,7 +54,9 @@ const ARTICLE_LOCKS: usize = 64;
 pub(crate) struct Context {
     pub store: Arc<dyn Store>,
     pub fetcher: Fetcher,
-    pub alerts: mpsc::Sender<Alert>,
+    /// The sinks and their outbox queues.
+    pub sinks: Vec<Arc<SinkSlot>>,
+    pub outbox_max: usize,
     pub revisits: RevisitPolicy,
     pub schedule: ScheduleConfig,
     pub detector: Detector,
@@ -127,12 +130,16 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// Wires the stages; alerts go to `alerts`.
+    /// Wires the stages; alerts go to `sinks`.
     pub fn new(
         config: Config,
         store: Arc<dyn Store>,
-        alerts: mpsc::Sender<Alert>,
+        sinks: Vec<Sink>,
     ) -> Result<Topology, TopologyError> {
+        let sinks = sinks
+            .into_iter()
+            .map(|sink| SinkSlot::new(sink, store.as_ref()).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let ctx = Context {
             fetcher: Fetcher::new(&config.fetch, config.host_overrides())?,
@@ -141,7 +148,8 @@ impl Topology {
             detector: Detector::default(),
             minor_edits: config.alerts.minor_edits,
             store,
-            alerts,
+            sinks,
+            outbox_max: config.alerts.outbox_max,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             cpu: Semaphore::new(cores),
@@ -177,10 +185,23 @@ impl Topology {
             ctx.tasks.spawn(poller::poll_loop(ctx2, feed));
         }
         ctx.tasks.spawn(revisit_scheduler(ctx.clone()));
+        let delivery = TaskTracker::new();
+        let stop_delivery = CancellationToken::new();
+        for slot in &ctx.sinks {
+            let store = ctx.store.clone();
+            delivery.spawn(outbox::deliver_loop(
+                slot.clone(),
+                store,
+                stop_delivery.clone(),
+            ));
+        }
         ctx.shutdown.cancelled().await;
         tracing::info!("shutting down: finishing in-flight writes");
         ctx.tasks.close();
         ctx.tasks.wait().await;
+        stop_delivery.cancel();
+        delivery.close();
+        delivery.wait().await;
         let store = ctx.store.clone();
         tokio::task::spawn_blocking(move || store.flush())
             .await

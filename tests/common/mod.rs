@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use redline::alerts::{Alert, ChannelSink, Sink};
+use redline::alerts::{Alert, Sink};
 use redline::config::{Config, FeedConfig, FetchConfig, ScheduleConfig, StorageConfig};
 use redline::store::SledStore;
 use redline::topology::Topology;
@@ -155,17 +155,24 @@ pub struct Daemon {
     pub alerts: mpsc::UnboundedReceiver<Alert>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
-    dispatcher: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Daemon {
     pub fn start(config: Config, dir: &Path) -> Daemon {
+        Daemon::start_with(config, dir, Vec::new())
+    }
+
+    /// A daemon delivering to `extra` sinks besides the test channel.
+    pub fn start_with(config: Config, dir: &Path, extra: Vec<Sink>) -> Daemon {
         let store = SledStore::open(dir, 16).expect("store opens");
-        let (tx, rx) = mpsc::channel(64);
-        let (alerts_tx, alerts) = mpsc::unbounded_channel();
-        let sinks: Vec<Box<dyn Sink>> = vec![Box::new(ChannelSink(alerts_tx))];
-        let dispatcher = redline::alerts::spawn_dispatcher(rx, sinks);
-        let topology = Topology::new(config, Arc::new(store.clone()), tx).expect("topology builds");
+        let (tx, alerts) = mpsc::unbounded_channel();
+        let mut sinks = vec![Sink::Channel {
+            name: "test".into(),
+            tx,
+        }];
+        sinks.extend(extra);
+        let topology =
+            Topology::new(config, Arc::new(store.clone()), sinks).expect("topology builds");
         let stop = topology.shutdown_token();
         let task = tokio::spawn(async move { topology.run().await.expect("daemon runs") });
         Daemon {
@@ -173,7 +180,6 @@ impl Daemon {
             alerts,
             stop,
             task,
-            dispatcher: Some(dispatcher),
         }
     }
 
@@ -189,10 +195,6 @@ impl Daemon {
     pub async fn stop(mut self) -> Vec<Alert> {
         self.stop.cancel();
         (&mut self.task).await.unwrap();
-        let dispatcher = self.dispatcher.take().unwrap();
-        tokio::task::spawn_blocking(move || dispatcher.join().unwrap())
-            .await
-            .unwrap();
         let mut rest = Vec::new();
         while let Ok(alert) = self.alerts.try_recv() {
             rest.push(alert);

@@ -1,0 +1,219 @@
+//! The delivery side of the outbox: one worker per sink takes the sink's queue
+//! from the store in order, delivers it, and removes an entry only once it is
+//! delivered. Failures are retried with exponential backoff and jitter (or after
+//! the receiver's Retry-After) until the sink's maximum age, then go to the
+//! failed list, as do alerts the receiver refuses for good (4xx).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{Alert, Delivery, Sink};
+use crate::fetch::backoff;
+use crate::store::{OutboxEntry, Store, StoreError};
+
+/// Entries read from the store at a time.
+const BATCH: usize = 64;
+/// Longest wait between two attempts for one alert.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(600);
+
+/// A sink with its queue state.
+pub struct SinkSlot {
+    pub sink: Sink,
+    name: String,
+    wake: Notify,
+    queued: AtomicUsize,
+}
+
+impl SinkSlot {
+    /// Wraps `sink`, counting what its queue already holds.
+    pub fn new(sink: Sink, store: &dyn Store) -> Result<SinkSlot, StoreError> {
+        let name = sink.name();
+        let queued = store.outbox_len(&name)?;
+        if queued > 0 {
+            tracing::info!(sink = %name, queued, "resuming delivery of queued alerts");
+        }
+        Ok(SinkSlot {
+            sink,
+            name,
+            wake: Notify::new(),
+            queued: AtomicUsize::new(queued),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Alerts waiting in this sink's queue.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// The outbox entries for `alert`: one per sink that wants it and has room.
+pub fn entries_for(
+    slots: &[Arc<SinkSlot>],
+    store: &dyn Store,
+    alert: &Alert,
+    max_queued: usize,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    let mut entries = Vec::new();
+    for slot in slots.iter().filter(|s| s.sink.accepts(alert)) {
+        if slot.queued() >= max_queued {
+            tracing::error!(sink = %slot.name, queued = slot.queued(), url = %alert.url, "outbox full: alert not queued for this sink (raise alerts.outbox_max or fix the receiver)");
+            continue;
+        }
+        entries.push(OutboxEntry {
+            sink: slot.name.clone(),
+            seq: store.next_sequence()?,
+            alert: alert.clone(),
+            enqueued: Utc::now(),
+            attempts: 0,
+            next_attempt: None,
+            last_error: None,
+        });
+    }
+    Ok(entries)
+}
+
+/// Tells the sinks of committed `entries` that they have work.
+pub fn wake(slots: &[Arc<SinkSlot>], entries: &[OutboxEntry]) {
+    for slot in slots {
+        let added = entries.iter().filter(|e| e.sink == slot.name).count();
+        if added > 0 {
+            slot.queued.fetch_add(added, Ordering::Relaxed);
+            slot.wake.notify_one();
+        }
+    }
+}
+
+/// Delivers `slot`'s queue until `stop`; local sinks empty their queue first.
+pub async fn deliver_loop(slot: Arc<SinkSlot>, store: Arc<dyn Store>, stop: CancellationToken) {
+    loop {
+        let batch = match store.outbox(&slot.name, BATCH) {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(sink = %slot.name, %error, "cannot read the outbox");
+                if wait(&slot, &stop, Some(Duration::from_secs(1))).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            if stop.is_cancelled() || wait(&slot, &stop, None).await {
+                return;
+            }
+            continue;
+        }
+        for entry in batch {
+            let stopping = stop.is_cancelled() && !slot.sink.drains_on_shutdown();
+            if stopping || !deliver_one(&slot, store.as_ref(), entry, &stop).await {
+                break;
+            }
+        }
+        if stop.is_cancelled() && !slot.sink.drains_on_shutdown() {
+            return;
+        }
+    }
+}
+
+/// Waits for new work, `timeout` or `stop`; true when stopped.
+async fn wait(slot: &SinkSlot, stop: &CancellationToken, timeout: Option<Duration>) -> bool {
+    let sleep = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(3600)));
+    tokio::select! {
+        _ = stop.cancelled() => true,
+        _ = slot.wake.notified() => false,
+        _ = sleep => false,
+    }
+}
+
+/// One entry: waits for its retry time, delivers, records the outcome. False
+/// when the queue must be read again from its head (a retry is pending).
+async fn deliver_one(
+    slot: &SinkSlot,
+    store: &dyn Store,
+    mut entry: OutboxEntry,
+    stop: &CancellationToken,
+) -> bool {
+    if let Some(at) = entry.next_attempt {
+        let wait = (at - Utc::now()).to_std().unwrap_or_default();
+        if !wait.is_zero() {
+            let stopped = tokio::select! {
+                _ = stop.cancelled() => true,
+                _ = tokio::time::sleep(wait) => false,
+            };
+            if stopped && !slot.sink.drains_on_shutdown() {
+                return false;
+            }
+        }
+    }
+    let outcome = slot.sink.deliver(&entry).await;
+    let written = match outcome {
+        Delivery::Delivered => store.outbox_remove(&entry).map(|()| true),
+        Delivery::Reject { error } => give_up(slot, store, &mut entry, error),
+        Delivery::Retry { after, error } => retry_later(slot, store, &mut entry, after, error),
+    };
+    match written {
+        Ok(done) => {
+            if done {
+                slot.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            done
+        }
+        Err(error) => {
+            tracing::error!(sink = %slot.name, %error, "cannot record a delivery");
+            false
+        }
+    }
+}
+
+fn give_up(
+    slot: &SinkSlot,
+    store: &dyn Store,
+    entry: &mut OutboxEntry,
+    error: String,
+) -> Result<bool, StoreError> {
+    tracing::error!(sink = %slot.name, delivery = %entry.delivery_id(), url = %entry.alert.url, %error, "alert not delivered; moved to the failed list (`redline alerts retry`)");
+    entry.last_error = Some(error);
+    store.outbox_fail(entry)?;
+    Ok(true)
+}
+
+fn retry_later(
+    slot: &SinkSlot,
+    store: &dyn Store,
+    entry: &mut OutboxEntry,
+    after: Option<Duration>,
+    error: String,
+) -> Result<bool, StoreError> {
+    let age = (Utc::now() - entry.enqueued).to_std().unwrap_or_default();
+    if age > slot.sink.max_age() {
+        return give_up(
+            slot,
+            store,
+            entry,
+            format!(
+                "{error} (still failing after {})",
+                humantime::format_duration(Duration::from_secs(age.as_secs()))
+            ),
+        );
+    }
+    let wait = after.map_or_else(
+        || backoff(entry.attempts, MAX_RETRY_WAIT),
+        |d| d.min(MAX_RETRY_WAIT),
+    );
+    entry.attempts += 1;
+    entry.next_attempt = chrono::Duration::from_std(wait)
+        .ok()
+        .map(|w| Utc::now() + w);
+    tracing::warn!(sink = %slot.name, delivery = %entry.delivery_id(), attempts = entry.attempts, wait_ms = wait.as_millis() as u64, %error, "alert delivery failed; will retry");
+    entry.last_error = Some(error);
+    store.outbox_update(entry)?;
+    Ok(false)
+}

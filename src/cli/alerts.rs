@@ -1,0 +1,72 @@
+//! `redline alerts pending|failed|retry`: the delivery queues and dead letters.
+
+use std::io::Write;
+
+use anyhow::bail;
+use clap::Subcommand;
+
+use crate::store::{OutboxEntry, Store};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AlertsCommand {
+    /// Alerts waiting for delivery, per sink, in order.
+    Pending {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Alerts that will not be delivered (refused by the receiver, or too old).
+    Failed,
+    /// Queue failed alerts again: one by its delivery id, or all of them.
+    Retry {
+        /// The delivery id (as `alerts failed` shows it).
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+}
+
+pub(super) fn run(store: &dyn Store, command: &AlertsCommand) -> anyhow::Result<()> {
+    match command {
+        AlertsCommand::Pending { limit } => list(&store.outbox_all(*limit)?),
+        AlertsCommand::Failed => list(&store.failed()?),
+        AlertsCommand::Retry { id, all } => retry(store, id.as_deref(), *all),
+    }
+}
+
+fn list(entries: &[OutboxEntry]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for e in entries {
+        let event = serde_json::to_value(e.alert.event)?;
+        writeln!(
+            out,
+            "{}  {:<24} {:<8} v{:<3} attempts {:<3} {}  {}",
+            e.delivery_id(),
+            e.sink,
+            event.as_str().unwrap_or_default(),
+            e.alert.version,
+            e.attempts,
+            e.enqueued.format("%Y-%m-%d %H:%M:%S"),
+            e.alert.url
+        )?;
+        if let Some(error) = &e.last_error {
+            writeln!(out, "    last error: {error}")?;
+        }
+    }
+    Ok(())
+}
+
+fn retry(store: &dyn Store, id: Option<&str>, all: bool) -> anyhow::Result<()> {
+    if id.is_none() && !all {
+        bail!("give a delivery id or --all");
+    }
+    let queued = store.retry_failed(id)?;
+    if id.is_some() && queued == 0 {
+        bail!(
+            "no failed alert has the delivery id {}",
+            id.unwrap_or_default()
+        );
+    }
+    store.flush()?;
+    println!("{queued} alerts queued again; the daemon delivers them when it runs");
+    Ok(())
+}
