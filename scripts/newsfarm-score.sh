@@ -35,8 +35,9 @@ for step in $(seq 1 "$steps"); do
   sleep "$pace"
 done
 sleep $((pace * 3))   # a few revisit rounds for the last updates
-kill -TERM "$redline_pid"
-wait "$redline_pid"
+# SIGTERM to redline itself (its parent is /usr/bin/time), then wait for both.
+pkill -TERM -P "$redline_pid" -x redline
+wait "$redline_pid" || { echo "redline exited with an error" >&2; exit 1; }
 
 curl -sf http://127.0.0.1:8800/_truth >"$out/truth.json"
 curl -sf http://127.0.0.1:8800/_stats >"$out/stats.json"

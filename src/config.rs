@@ -48,6 +48,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     #[serde(default)]
     pub alerts: AlertsConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
     /// Feeds listed one by one.
     #[serde(default, rename = "feed")]
     pub feeds: Vec<FeedConfig>,
@@ -173,6 +175,26 @@ impl Default for ScheduleConfig {
             revisit_ages: ages.into_iter().map(Duration::from_secs).collect(),
             revisit_tail_interval: None,
             revisit_stop_after: None,
+        }
+    }
+}
+
+/// The daemon's local API (for the CLI while it runs, `tail` and `/metrics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// "unix" (a socket in the data directory), "unix:PATH", "HOST:PORT" or "off".
+    pub listen: String,
+    /// On TCP, the environment variable with the bearer token; without it a token
+    /// is generated and written to `api.token` in the data directory.
+    pub token_env: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: "unix".to_string(),
+            token_env: None,
         }
     }
 }

@@ -8,6 +8,8 @@
 //! into the long-running daemon; [`cli`] is the command line over all of it.
 
 pub mod alerts;
+pub mod api;
+
 pub mod canonical;
 pub mod changes;
 pub mod cli;
@@ -17,6 +19,7 @@ pub mod diff;
 pub mod extract;
 pub mod feeds;
 pub mod fetch;
+pub mod metrics;
 pub mod schedule;
 pub mod store;
 pub mod topology;

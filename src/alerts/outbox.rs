@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Alert, Delivery, Sink};
 use crate::fetch::backoff;
+use crate::metrics::{Metrics, SinkLabel};
 use crate::store::{OutboxEntry, Store, StoreError};
 
 /// Entries read from the store at a time.
@@ -93,7 +94,12 @@ pub fn wake(slots: &[Arc<SinkSlot>], entries: &[OutboxEntry]) {
 }
 
 /// Delivers `slot`'s queue until `stop`; local sinks empty their queue first.
-pub async fn deliver_loop(slot: Arc<SinkSlot>, store: Arc<dyn Store>, stop: CancellationToken) {
+pub async fn deliver_loop(
+    slot: Arc<SinkSlot>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) {
     loop {
         let batch = match store.outbox(&slot.name, BATCH) {
             Ok(batch) => batch,
@@ -113,7 +119,7 @@ pub async fn deliver_loop(slot: Arc<SinkSlot>, store: Arc<dyn Store>, stop: Canc
         }
         for entry in batch {
             let stopping = stop.is_cancelled() && !slot.sink.drains_on_shutdown();
-            if stopping || !deliver_one(&slot, store.as_ref(), entry, &stop).await {
+            if stopping || !deliver_one(&slot, store.as_ref(), &metrics, entry, &stop).await {
                 break;
             }
         }
@@ -138,6 +144,7 @@ async fn wait(slot: &SinkSlot, stop: &CancellationToken, timeout: Option<Duratio
 async fn deliver_one(
     slot: &SinkSlot,
     store: &dyn Store,
+    metrics: &Metrics,
     mut entry: OutboxEntry,
     stop: &CancellationToken,
 ) -> bool {
@@ -154,6 +161,14 @@ async fn deliver_one(
         }
     }
     let outcome = slot.sink.deliver(&entry).await;
+    let label = SinkLabel {
+        sink: slot.name.clone(),
+    };
+    match &outcome {
+        Delivery::Delivered => metrics.alerts_delivered.get_or_create(&label).inc(),
+        Delivery::Reject { .. } => metrics.alerts_failed.get_or_create(&label).inc(),
+        Delivery::Retry { .. } => 0,
+    };
     let written = match outcome {
         Delivery::Delivered => store.outbox_remove(&entry).map(|()| true),
         Delivery::Reject { error } => give_up(slot, store, &mut entry, error),
@@ -162,7 +177,11 @@ async fn deliver_one(
     match written {
         Ok(done) => {
             if done {
-                slot.queued.fetch_sub(1, Ordering::Relaxed);
+                let left = slot
+                    .queued
+                    .fetch_sub(1, Ordering::Relaxed)
+                    .saturating_sub(1);
+                metrics.outbox_depth.get_or_create(&label).set(left as i64);
             }
             done
         }

@@ -25,16 +25,19 @@ pub(super) enum AlertsCommand {
     },
 }
 
-pub(super) fn run(store: &dyn Store, command: &AlertsCommand) -> anyhow::Result<()> {
+pub(super) fn run(
+    store: &dyn Store,
+    command: &AlertsCommand,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match command {
-        AlertsCommand::Pending { limit } => list(&store.outbox_all(*limit)?),
-        AlertsCommand::Failed => list(&store.failed()?),
-        AlertsCommand::Retry { id, all } => retry(store, id.as_deref(), *all),
+        AlertsCommand::Pending { limit } => list(&store.outbox_all(*limit)?, out),
+        AlertsCommand::Failed => list(&store.failed()?, out),
+        AlertsCommand::Retry { id, all } => retry(store, id.as_deref(), *all, out),
     }
 }
 
-fn list(entries: &[OutboxEntry]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+fn list(entries: &[OutboxEntry], out: &mut dyn Write) -> anyhow::Result<()> {
     for e in entries {
         let event = serde_json::to_value(e.alert.event)?;
         writeln!(
@@ -55,7 +58,12 @@ fn list(entries: &[OutboxEntry]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn retry(store: &dyn Store, id: Option<&str>, all: bool) -> anyhow::Result<()> {
+fn retry(
+    store: &dyn Store,
+    id: Option<&str>,
+    all: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if id.is_none() && !all {
         bail!("give a delivery id or --all");
     }
@@ -67,6 +75,6 @@ fn retry(store: &dyn Store, id: Option<&str>, all: bool) -> anyhow::Result<()> {
         );
     }
     store.flush()?;
-    println!("{queued} alerts queued again; the daemon delivers them when it runs");
+    writeln!(out, "{queued} alerts queued again")?;
     Ok(())
 }

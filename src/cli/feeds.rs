@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
-use super::{Args, load_config, open_store};
+use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::store::{FeedOrigin, Store};
 use crate::topology::{import_feed_list, record_imports};
@@ -19,16 +19,24 @@ pub(super) enum FeedsCommand {
     List,
 }
 
-pub(super) async fn run(command: &FeedsCommand, args: &Args) -> anyhow::Result<()> {
+pub(super) async fn run(
+    command: &FeedsCommand,
+    config: &Config,
+    store: &dyn Store,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     match command {
-        FeedsCommand::Import { source } => import(args, source).await,
-        FeedsCommand::List => list(&open_store(args)?),
+        FeedsCommand::Import { source } => import(config, store, source, out).await,
+        FeedsCommand::List => list(store, out),
     }
 }
 
-async fn import(args: &Args, source: &str) -> anyhow::Result<()> {
-    let config = load_config(args)?;
-    let store = open_store(args)?;
+async fn import(
+    config: &Config,
+    store: &dyn Store,
+    source: &str,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     let fetcher = Fetcher::new(&config.fetch, config.host_overrides())?;
     // Relative paths are taken relative to the working directory here, not the config.
     let location = if source.starts_with("http://") || source.starts_with("https://") {
@@ -39,9 +47,13 @@ async fn import(args: &Args, source: &str) -> anyhow::Result<()> {
     let entries = import_feed_list(&location, &fetcher)
         .await
         .with_context(|| format!("cannot import {source}"))?;
-    let added = record_imports(&store, &entries)?;
+    let added = record_imports(store, &entries)?;
     store.flush()?;
-    println!("{source}: {} feeds listed, {added} added", entries.len());
+    writeln!(
+        out,
+        "{source}: {} feeds listed, {added} added",
+        entries.len()
+    )?;
     Ok(())
 }
 
@@ -52,8 +64,7 @@ fn when(at: Option<DateTime<Utc>>) -> String {
     )
 }
 
-fn list(store: &dyn Store) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+fn list(store: &dyn Store, out: &mut dyn Write) -> anyhow::Result<()> {
     for feed in store.feeds()? {
         let origin = match feed.origin {
             FeedOrigin::Config => "config",

@@ -69,7 +69,11 @@ fn get_version(store: &dyn Store, article: &ArticleRecord, number: u32) -> anyho
     })
 }
 
-pub(super) fn stories(store: &dyn Store, args: &StoriesArgs) -> anyhow::Result<()> {
+pub(super) fn stories(
+    store: &dyn Store,
+    args: &StoriesArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut articles = store.articles()?;
     articles.retain(|a| args.since.is_none_or(|since| a.last_changed >= since));
     articles.retain(|a| args.feed.as_deref().is_none_or(|feed| a.feed == feed));
@@ -78,7 +82,6 @@ pub(super) fn stories(store: &dyn Store, args: &StoriesArgs) -> anyhow::Result<(
             .cmp(&a.first_seen)
             .then_with(|| a.id.cmp(&b.id))
     });
-    let mut out = std::io::stdout().lock();
     for a in articles.iter().take(args.limit.unwrap_or(usize::MAX)) {
         let changed = a.last_changed.format("%Y-%m-%d %H:%M");
         writeln!(
@@ -90,9 +93,8 @@ pub(super) fn stories(store: &dyn Store, args: &StoriesArgs) -> anyhow::Result<(
     Ok(())
 }
 
-pub(super) fn versions(store: &dyn Store, key: &str) -> anyhow::Result<()> {
+pub(super) fn versions(store: &dyn Store, key: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let article = find(store, key)?;
-    let mut out = std::io::stdout().lock();
     writeln!(out, "{}  {}\n{}", article.id, article.url, article.title)?;
     for v in store.versions(&article.id)? {
         let words = v.body.split_whitespace().count();
@@ -109,10 +111,14 @@ pub(super) fn versions(store: &dyn Store, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn show(store: &dyn Store, key: &str, number: Option<u32>) -> anyhow::Result<()> {
+pub(super) fn show(
+    store: &dyn Store,
+    key: &str,
+    number: Option<u32>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let article = find(store, key)?;
     let version = get_version(store, &article, number.unwrap_or(article.versions))?;
-    let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{}\n{}  version {} of {}  first seen {}\n",
@@ -126,7 +132,12 @@ pub(super) fn show(store: &dyn Store, key: &str, number: Option<u32>) -> anyhow:
     Ok(())
 }
 
-pub(super) fn diff(store: &dyn Store, args: &DiffArgs) -> anyhow::Result<()> {
+pub(super) fn diff(
+    store: &dyn Store,
+    args: &DiffArgs,
+    out: &mut dyn Write,
+    color: bool,
+) -> anyhow::Result<()> {
     let article = find(store, &args.article)?;
     let to = args.to.unwrap_or(article.versions);
     let from = args.from.unwrap_or(to.saturating_sub(1).max(1));
@@ -151,14 +162,9 @@ pub(super) fn diff(store: &dyn Store, args: &DiffArgs) -> anyhow::Result<()> {
             label: &new_label,
         },
     );
-    let mut out = anstream::stdout().lock();
     match args.format {
         DiffFormat::Unified => write!(out, "{}", d.unified)?,
-        DiffFormat::Human => write!(
-            out,
-            "{}",
-            render_human(&d, crate::alerts::stdout_has_colour())
-        )?,
+        DiffFormat::Human => write!(out, "{}", render_human(&d, color))?,
         DiffFormat::Json => writeln!(
             out,
             "{}",
@@ -182,8 +188,12 @@ struct JsonDiff<'a> {
     diff: &'a diff::VersionDiff,
 }
 
-pub(super) fn export(store: &dyn Store, with_text: bool) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+pub(super) fn export(
+    store: &dyn Store,
+    with_text: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(out);
     crate::store::export_jsonl(store, &mut out, with_text).context("export failed")?;
     out.flush()?;
     Ok(())

@@ -8,21 +8,23 @@ mod extract;
 mod feeds;
 mod inspect;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::alerts::OutputFormat;
+use crate::alerts::stdout_has_colour;
 use crate::config::Config;
-use crate::store::SledStore;
+use crate::store::{SledStore, Store};
 
 /// The configuration bundled into the binary, used when `--config` is not given.
 const BUNDLED_CONFIG: &str = include_str!("../../config/redline.toml");
 
 /// redline: watch how news stories change.
 #[derive(Debug, Parser)]
-#[command(name = "redline", version, about, propagate_version = true)]
+#[command(name = "redline", version, about)]
 pub struct Args {
     /// Configuration file (default: the bundled config/redline.toml).
     #[arg(long, global = true, env = "REDLINE_CONFIG")]
@@ -72,6 +74,8 @@ enum Command {
         #[arg(long)]
         with_text: bool,
     },
+    /// Follow alerts live from the running daemon.
+    Tail,
     /// Extract article text from saved HTML files.
     Extract(extract::ExtractArgs),
     /// Alerts waiting for delivery or failed for good.
@@ -108,18 +112,94 @@ async fn dispatch(args: Args) -> anyhow::Result<()> {
     match &args.command {
         Command::Run(run) => daemon::run(&load_config(&args)?, &args, run).await,
         Command::Demo { format } => daemon::demo(*format, args.data_dir.as_deref()).await,
-        Command::Stories(a) => inspect::stories(&open_store(&args)?, a),
-        Command::Versions { article } => inspect::versions(&open_store(&args)?, article),
-        Command::Show { article, version } => inspect::show(&open_store(&args)?, article, *version),
-        Command::Diff(a) => inspect::diff(&open_store(&args)?, a),
+        Command::Extract(a) => extract::run(a),
+        Command::CheckConfig { file } => check_config(file.as_deref().or(args.config.as_deref())),
+        Command::Tail => daemon::tail(&args, &load_config(&args)?).await,
+        _ => {
+            let config = load_config(&args)?;
+            if let Some(output) = daemon::via_api(&args, &config).await? {
+                print!("{output}");
+                return Ok(());
+            }
+            let store = open_store(&args, &config)?;
+            let mut out = std::io::stdout();
+            run_on_store(
+                &args.command,
+                &config,
+                &store,
+                &mut out,
+                stdout_has_colour(),
+            )
+            .await
+        }
+    }
+}
+
+impl Command {
+    /// Whether the command works on the store, so that a running daemon can run
+    /// it on the client's behalf.
+    fn uses_store(&self) -> bool {
+        !matches!(
+            self,
+            Command::Run(_)
+                | Command::Demo { .. }
+                | Command::Extract(_)
+                | Command::CheckConfig { .. }
+                | Command::Tail
+        )
+    }
+}
+
+/// Runs a store command given as its arguments (what `redline` would be given),
+/// for a client of the daemon's API; returns what it printed, or the error.
+pub(crate) async fn run_for_client(
+    argv: &[String],
+    config: &Config,
+    store: &dyn Store,
+    color: bool,
+) -> Result<Vec<u8>, String> {
+    let args =
+        Args::try_parse_from(std::iter::once("redline".to_string()).chain(argv.iter().cloned()))
+            .map_err(|e| e.to_string())?;
+    if !args.command.uses_store() {
+        return Err(
+            "only commands that read or change the store run through the daemon".to_string(),
+        );
+    }
+    let mut out = Vec::new();
+    run_on_store(&args.command, config, store, &mut out, color)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(out)
+}
+
+/// Runs a command that works on the store (reading it, or writing feeds and
+/// alert queues), writing what it prints to `out`.
+async fn run_on_store(
+    command: &Command,
+    config: &Config,
+    store: &dyn Store,
+    out: &mut (dyn Write + Send),
+    color: bool,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Stories(a) => inspect::stories(store, a, out),
+        Command::Versions { article } => inspect::versions(store, article, out),
+        Command::Show { article, version } => inspect::show(store, article, *version, out),
+        Command::Diff(a) => inspect::diff(store, a, out, color),
         Command::Export {
             format: ExportFormat::Jsonl,
             with_text,
-        } => inspect::export(&open_store(&args)?, *with_text),
-        Command::Extract(a) => extract::run(a),
-        Command::Alerts(command) => alerts::run(&open_store(&args)?, command),
-        Command::Feeds(command) => feeds::run(command, &args).await,
-        Command::CheckConfig { file } => check_config(file.as_deref().or(args.config.as_deref())),
+        } => inspect::export(store, *with_text, out),
+        Command::Alerts(command) => alerts::run(store, command, out),
+        Command::Feeds(command) => feeds::run(command, config, store, out).await,
+        Command::Run(_)
+        | Command::Demo { .. }
+        | Command::Extract(_)
+        | Command::CheckConfig { .. }
+        | Command::Tail => {
+            anyhow::bail!("this command does not work on the store")
+        }
     }
 }
 
@@ -147,15 +227,14 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
     }
 }
 
-fn data_dir(args: &Args, config: &Config) -> PathBuf {
+pub(crate) fn data_dir(args: &Args, config: &Config) -> PathBuf {
     args.data_dir
         .clone()
         .unwrap_or_else(|| config.storage.data_dir.clone())
 }
 
-fn open_store(args: &Args) -> anyhow::Result<SledStore> {
-    let config = load_config(args)?;
-    let dir = data_dir(args, &config);
+fn open_store(args: &Args, config: &Config) -> anyhow::Result<SledStore> {
+    let dir = data_dir(args, config);
     Ok(SledStore::open(&dir, config.storage.cache_capacity_mb)?)
 }
 

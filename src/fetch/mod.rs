@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::FetchConfig;
+use crate::metrics::Metrics;
 
 pub use hosts::{HostPolicy, host_key};
 pub use retry::{backoff, retry_after, scaled_backoff};
@@ -138,6 +139,7 @@ pub struct Fetcher {
     retries: u32,
     /// Longest wait between attempts, and longest host pause.
     ceiling: Duration,
+    metrics: Arc<Metrics>,
 }
 
 /// One step of a redirect chain.
@@ -173,7 +175,14 @@ impl Fetcher {
             max_redirects: config.max_redirects,
             retries: config.retries,
             ceiling: config.max_backoff,
+            metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// Records requests, statuses, bytes and latency in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Fetcher {
+        self.metrics = metrics;
+        self
     }
 
     /// GETs `url`, conditionally when `validators` are given, retrying transient
@@ -241,14 +250,21 @@ impl Fetcher {
         let host = self.hosts.get(url);
         let _permits = self.acquire(&host).await;
         let request = validators.apply(self.client.get(url.clone()));
-        let response = match request.send().await {
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        self.metrics
+            .fetch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let response = match sent {
             Ok(response) => response,
             Err(source) => {
+                self.metrics.response(None);
                 host.failed();
                 return Err(Attempt::http(url, source));
             }
         };
         let status = response.status();
+        self.metrics.response(Some(status.as_u16()));
         if status.is_server_error() {
             host.failed();
         } else {
@@ -258,6 +274,7 @@ impl Fetcher {
             return redirect_target(url, &response).map_err(Attempt::from);
         }
         if status == StatusCode::NOT_MODIFIED {
+            self.metrics.not_modified.inc();
             return Ok(Hop::Done(FetchOutcome::NotModified));
         }
         if !status.is_success() {
@@ -295,6 +312,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
+        self.metrics.bytes.inc_by(body.len() as u64);
         Ok(Page {
             content_type: header_text(&headers, header::CONTENT_TYPE),
             content_language: header_text(&headers, header::CONTENT_LANGUAGE),

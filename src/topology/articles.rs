@@ -191,7 +191,9 @@ async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
     let content_type = page.content_type.clone();
     let content_language = page.content_language.clone();
     let url = page.url.clone();
+    let metrics = ctx.metrics.clone();
     ctx.cpu(move || {
+        let started = std::time::Instant::now();
         let text = charset::decode(&body, content_type.as_deref(), DocKind::Html, None).text;
         let mut extracted = extract::extract(&text, &url);
         if extracted.language.is_none() {
@@ -199,6 +201,9 @@ async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
                 .as_deref()
                 .and_then(extract::primary_language);
         }
+        metrics
+            .extract_seconds
+            .observe(started.elapsed().as_secs_f64());
         extracted
     })
     .await
@@ -400,6 +405,17 @@ fn version_alert(article: &ArticleRecord, version: &Version, change: Option<&Cha
     alert
 }
 
+/// Counts a committed version and its queued alerts.
+fn record(ctx: &Context, version: Option<u32>, queued: usize) {
+    ctx.metrics.alerts_emitted.inc_by(queued as u64);
+    match version {
+        Some(1) => ctx.metrics.articles_new.inc(),
+        Some(_) => ctx.metrics.articles_updated.inc(),
+        None => return,
+    };
+    ctx.metrics.versions.inc();
+}
+
 /// A `removed` or `moved` alert.
 fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
     let mut alert = alert(article, event, article.versions);
@@ -419,10 +435,16 @@ fn commit_with_alert(
         Some(alert) => outbox::entries_for(&ctx.sinks, ctx.store.as_ref(), alert, ctx.outbox_max)?,
         None => Vec::new(),
     };
+    let new_version = commit.version.map(|v| v.number);
     ctx.store.commit(&Commit {
         outbox: &entries,
         ..commit
     })?;
     outbox::wake(&ctx.sinks, &entries);
+    record(ctx, new_version, entries.len());
+    if let Some(alert) = alert {
+        // Nobody following live is not an error.
+        let _ = ctx.tail.send(alert);
+    }
     Ok(())
 }

@@ -20,15 +20,16 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::alerts::Sink;
 use crate::alerts::outbox::{self, SinkSlot};
+use crate::alerts::{Alert, Sink};
 use crate::changes::Detector;
 use crate::config::{Config, ScheduleConfig};
 use crate::fetch::{FetchError, Fetcher};
+use crate::metrics::Metrics;
 use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
 
@@ -60,6 +61,9 @@ pub(crate) struct Context {
     pub revisits: RevisitPolicy,
     pub schedule: ScheduleConfig,
     pub detector: Detector,
+    pub metrics: Arc<Metrics>,
+    /// Every alert as it is queued, for live followers (`redline tail`).
+    pub tail: broadcast::Sender<Alert>,
     /// Whether minor rewording is alerted.
     pub minor_edits: bool,
     pub shutdown: CancellationToken,
@@ -123,6 +127,18 @@ impl Context {
     }
 }
 
+/// Shared parts of a running daemon, for its API.
+#[derive(Clone)]
+pub struct DaemonHandles {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub tail: broadcast::Sender<Alert>,
+    pub sinks: Vec<Arc<SinkSlot>>,
+}
+
+/// Alerts kept for slow live followers before they miss some.
+const TAIL_BUFFER: usize = 1024;
+
 /// The running daemon's wiring.
 pub struct Topology {
     ctx: Arc<Context>,
@@ -141,8 +157,12 @@ impl Topology {
             .map(|sink| SinkSlot::new(sink, store.as_ref()).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let metrics = Arc::new(Metrics::new());
         let ctx = Context {
-            fetcher: Fetcher::new(&config.fetch, config.host_overrides())?,
+            fetcher: Fetcher::new(&config.fetch, config.host_overrides())?
+                .with_metrics(metrics.clone()),
+            metrics,
+            tail: broadcast::channel(TAIL_BUFFER).0,
             revisits: RevisitPolicy::new(&config.schedule),
             schedule: config.schedule.clone(),
             detector: Detector::default(),
@@ -163,6 +183,16 @@ impl Topology {
             ctx: Arc::new(ctx),
             config,
         })
+    }
+
+    /// What the local API needs of a running daemon.
+    pub fn handles(&self) -> DaemonHandles {
+        DaemonHandles {
+            store: self.ctx.store.clone(),
+            metrics: self.ctx.metrics.clone(),
+            tail: self.ctx.tail.clone(),
+            sinks: self.ctx.sinks.clone(),
+        }
     }
 
     /// A token that stops the daemon when cancelled.
@@ -189,9 +219,11 @@ impl Topology {
         let stop_delivery = CancellationToken::new();
         for slot in &ctx.sinks {
             let store = ctx.store.clone();
+            let metrics = ctx.metrics.clone();
             delivery.spawn(outbox::deliver_loop(
                 slot.clone(),
                 store,
+                metrics,
                 stop_delivery.clone(),
             ));
         }

@@ -18,6 +18,7 @@ use super::{Context, articles};
 use crate::config::ScheduleConfig;
 use crate::feeds::{self, ParsedFeed};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, scaled_backoff};
+use crate::metrics::FeedLabel;
 use crate::schedule::start_jitter;
 use crate::store::{FeedOrigin, FeedRecord};
 
@@ -130,6 +131,7 @@ async fn poll(ctx: &Arc<Context>, url: &Url, conditional: bool) -> Option<(Polle
         Err(error) => failed(&mut record, &error),
     };
     let took_ms = started.elapsed().as_millis() as u64;
+    record_health(ctx, &record);
     if let Some(error) = &record.last_error {
         tracing::warn!(feed = %url, streak = record.error_streak, took_ms, %error, "feed poll failed");
     }
@@ -163,6 +165,23 @@ async fn fetched_page(ctx: &Arc<Context>, record: &mut FeedRecord, page: Page) -
                 new_links: discover(ctx, record, parsed),
             }
         }
+    }
+}
+
+fn record_health(ctx: &Context, record: &FeedRecord) {
+    let label = FeedLabel {
+        feed: record.url.clone(),
+    };
+    ctx.metrics.feeds_polled.inc();
+    ctx.metrics
+        .feed_error_streak
+        .get_or_create(&label)
+        .set(record.error_streak as i64);
+    if let Some(at) = record.last_success {
+        ctx.metrics
+            .feed_last_success
+            .get_or_create(&label)
+            .set(at.timestamp_millis() as f64 / 1000.0);
     }
 }
 
