@@ -1,6 +1,16 @@
-//! Text blocks and the readability-style choice of the body container.
+//! Text blocks and the readability-style choice of the body.
+//!
+//! The page is cut into text blocks at block-level elements and `<br>`s, skipping
+//! elements that never hold article text (scripts, navigation, asides, figures)
+//! and elements whose class or id marks them as boilerplate (unless the same
+//! attribute also names content, or the element is `<body>`, `<main>` or
+//! `<article>`). Each substantial block with little link text scores its
+//! container and, at half weight, the container's parent. The best-scoring
+//! element is the body, together with those of its siblings that score well;
+//! its blocks are the paragraphs, minus link lists, the headline and short
+//! unpunctuated fragments (bylines, "Advertisement", share labels).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ego_tree::NodeId;
 use ego_tree::iter::Edge;
@@ -10,9 +20,31 @@ use super::metadata::collapse_whitespace;
 
 /// Elements whose content is never article text.
 const SKIPPED_TAGS: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "nav", "aside", "footer", "form", "button",
-    "iframe", "select", "textarea", "head", "figure", "menu", "dialog", "object", "video", "audio",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "nav",
+    "aside",
+    "footer",
+    "button",
+    "iframe",
+    "select",
+    "textarea",
+    "head",
+    "figure",
+    "figcaption",
+    "menu",
+    "dialog",
+    "object",
+    "video",
+    "audio",
     "canvas",
+    "input",
+    "label",
+    "option",
+    "math",
 ];
 
 /// Elements that end a run of inline text.
@@ -47,6 +79,11 @@ const BLOCK_TAGS: &[&str] = &[
     "address",
     "center",
     "body",
+    "form",
+    "fieldset",
+    "details",
+    "summary",
+    "caption",
 ];
 
 /// Blocks whose text is a paragraph in its own right (their parent is the container).
@@ -63,6 +100,9 @@ const PARAGRAPH_TAGS: &[&str] = &[
     "dd",
 ];
 
+/// Elements never dropped for their class or id.
+const PROTECTED_TAGS: &[&str] = &["html", "body", "main", "article"];
+
 /// class/id words that mark boilerplate inside or around an article.
 const BOILERPLATE_TOKENS: &[&str] = &[
     "ad",
@@ -78,6 +118,7 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "banner",
     "share",
     "sharing",
+    "sharebar",
     "social",
     "related",
     "recommended",
@@ -91,6 +132,7 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "cookie",
     "cookies",
     "consent",
+    "gdpr",
     "breadcrumb",
     "breadcrumbs",
     "ticker",
@@ -104,13 +146,27 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "masthead",
     "trending",
     "mostread",
-    "most-read",
     "outbrain",
     "taboola",
     "paywall",
     "signup",
     "tags",
     "hidden",
+    "byline",
+    "caption",
+    "credit",
+    "toolbar",
+    "pagination",
+    "pager",
+    "disqus",
+    "skyscraper",
+    "rss",
+];
+
+/// class/id words that mark content: an element naming one is never dropped
+/// for a boilerplate word.
+const CONTENT_TOKENS: &[&str] = &[
+    "article", "body", "content", "main", "story", "entry", "post", "text", "column",
 ];
 
 /// Whether one word of a class or id attribute marks boilerplate.
@@ -118,16 +174,24 @@ pub fn is_boilerplate_token(token: &str) -> bool {
     BOILERPLATE_TOKENS.contains(&token.to_ascii_lowercase().as_str())
 }
 
+fn is_content_token(token: &str) -> bool {
+    CONTENT_TOKENS.contains(&token.to_ascii_lowercase().as_str())
+}
+
 /// Blocks shorter than this (in characters) do not vote for a container.
 const MIN_SCORING_CHARS: usize = 25;
 /// Blocks with a larger share of link text are navigation, not prose.
 const MAX_LINK_DENSITY: f64 = 0.5;
+/// Non-paragraph blocks shorter than this need sentence punctuation to count.
+const MIN_FRAGMENT_CHARS: usize = 50;
 
 /// A run of text between block boundaries.
 struct Block {
     text: String,
     /// The innermost block-level element holding the text.
     owner: NodeId,
+    /// Tag name of `owner`.
+    tag: &'static str,
     link_chars: usize,
 }
 
@@ -139,43 +203,84 @@ impl Block {
     fn link_density(&self) -> f64 {
         self.link_chars as f64 / self.chars().max(1) as f64
     }
+
+    /// Whether this block reads as body text rather than a label or a link list.
+    fn is_body_text(&self) -> bool {
+        if self.tag == "h1" || self.link_density() > MAX_LINK_DENSITY {
+            return false;
+        }
+        if PARAGRAPH_TAGS.contains(&self.tag) || self.chars() >= MIN_FRAGMENT_CHARS {
+            return true;
+        }
+        self.text
+            .trim_end_matches(['"', '”', '’', '»', ')', '\''])
+            .ends_with(['.', '!', '?', '…', '。', '؟', ':'])
+    }
 }
 
 /// The paragraphs of the page's main text, in document order.
 pub(super) fn body_paragraphs(document: &Html) -> Vec<String> {
-    let blocks = collect_blocks(document);
-    let Some(container) = best_container(document, &blocks) else {
+    let strict = paragraphs_from(document, true);
+    if text_len(&strict) >= 250 {
+        return strict;
+    }
+    let loose = paragraphs_from(document, false);
+    if text_len(&loose) > text_len(&strict) {
+        loose
+    } else {
+        strict
+    }
+}
+
+fn text_len(paragraphs: &[String]) -> usize {
+    paragraphs.iter().map(|p| p.chars().count()).sum()
+}
+
+/// Extraction with (`by_class`) or without dropping elements for their class or id.
+fn paragraphs_from(document: &Html, by_class: bool) -> Vec<String> {
+    let blocks = collect_blocks(document, by_class);
+    let scores = container_scores(document, &blocks);
+    let Some(top) = best(&scores) else {
         return Vec::new();
     };
+    let chosen = with_siblings(document, top, &scores);
     blocks
         .into_iter()
-        .filter(|b| b.link_density() <= MAX_LINK_DENSITY && is_inside(document, b.owner, container))
+        .filter(|b| b.is_body_text() && is_inside_any(document, b.owner, &chosen))
         .map(|b| b.text)
         .collect()
 }
 
-fn element_is_skipped(element: &scraper::node::Element) -> bool {
-    if SKIPPED_TAGS.contains(&element.name()) {
+fn class_words(element: &scraper::node::Element) -> impl Iterator<Item = &str> {
+    element
+        .classes()
+        .chain(element.id())
+        .flat_map(|w| w.split(['-', '_']).chain(std::iter::once(w)))
+}
+
+fn element_is_skipped(element: &scraper::node::Element, by_class: bool) -> bool {
+    let name = element.name();
+    if SKIPPED_TAGS.contains(&name) {
         return true;
     }
     if element.attr("hidden").is_some() || element.attr("aria-hidden") == Some("true") {
         return true;
     }
-    let words = element.classes().chain(element.id());
-    words
-        .flat_map(|w| w.split(['-', '_']).chain(std::iter::once(w)))
-        .any(is_boilerplate_token)
+    if !by_class || PROTECTED_TAGS.contains(&name) {
+        return false;
+    }
+    class_words(element).any(is_boilerplate_token) && !class_words(element).any(is_content_token)
 }
 
 /// Walks the tree once (iteratively, so deep nesting cannot overflow the stack)
 /// and cuts its text into blocks.
-fn collect_blocks(document: &Html) -> Vec<Block> {
+fn collect_blocks(document: &Html, by_class: bool) -> Vec<Block> {
     let mut walker = Walker::default();
     let mut skipping: Option<NodeId> = None;
     for edge in document.tree.root().traverse() {
         match edge {
             Edge::Open(node) if skipping.is_none() => match node.value() {
-                Node::Element(e) if element_is_skipped(e) => skipping = Some(node.id()),
+                Node::Element(e) if element_is_skipped(e, by_class) => skipping = Some(node.id()),
                 Node::Element(e) => walker.open(node.id(), e.name()),
                 Node::Text(t) => walker.text(t),
                 _ => {}
@@ -196,10 +301,15 @@ fn collect_blocks(document: &Html) -> Vec<Block> {
     walker.blocks
 }
 
+/// The static tag name for a block-level element, if it is one.
+fn block_tag(name: &str) -> Option<&'static str> {
+    BLOCK_TAGS.iter().copied().find(|t| *t == name)
+}
+
 #[derive(Default)]
 struct Walker {
     blocks: Vec<Block>,
-    owners: Vec<NodeId>,
+    owners: Vec<(NodeId, &'static str)>,
     buffer: String,
     link_chars: usize,
     link_depth: usize,
@@ -207,9 +317,9 @@ struct Walker {
 
 impl Walker {
     fn open(&mut self, id: NodeId, name: &str) {
-        if BLOCK_TAGS.contains(&name) {
+        if let Some(tag) = block_tag(name) {
             self.flush();
-            self.owners.push(id);
+            self.owners.push((id, tag));
         } else if name == "br" {
             self.flush();
         } else if name == "a" {
@@ -218,7 +328,7 @@ impl Walker {
     }
 
     fn close(&mut self, name: &str) {
-        if BLOCK_TAGS.contains(&name) {
+        if block_tag(name).is_some() {
             self.flush();
             self.owners.pop();
         } else if name == "a" {
@@ -240,21 +350,22 @@ impl Walker {
         let text = collapse_whitespace(&self.buffer);
         self.buffer.clear();
         let link_chars = std::mem::take(&mut self.link_chars);
-        let Some(&owner) = self.owners.last() else {
+        let Some(&(owner, tag)) = self.owners.last() else {
             return;
         };
         if !text.is_empty() {
             self.blocks.push(Block {
                 text,
                 owner,
+                tag,
                 link_chars,
             });
         }
     }
 }
 
-/// The element that collects the highest score from the substantial blocks.
-fn best_container(document: &Html, blocks: &[Block]) -> Option<NodeId> {
+/// Scores every container from the substantial blocks it holds.
+fn container_scores(document: &Html, blocks: &[Block]) -> HashMap<NodeId, f64> {
     let mut scores: HashMap<NodeId, f64> = HashMap::new();
     for block in blocks {
         if block.chars() < MIN_SCORING_CHARS || block.link_density() > MAX_LINK_DENSITY {
@@ -268,9 +379,31 @@ fn best_container(document: &Html, blocks: &[Block]) -> Option<NodeId> {
         }
     }
     scores
-        .into_iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-        .map(|(id, _)| id)
+}
+
+/// The highest-scoring container (the first in document order on a tie).
+fn best(scores: &HashMap<NodeId, f64>) -> Option<(NodeId, f64)> {
+    scores
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(id, score)| (*id, *score))
+}
+
+/// The top container plus its siblings that score at least a fifth of it.
+fn with_siblings(
+    document: &Html,
+    (top, top_score): (NodeId, f64),
+    scores: &HashMap<NodeId, f64>,
+) -> HashSet<NodeId> {
+    let mut chosen = HashSet::from([top]);
+    let threshold = (top_score * 0.2).max(10.0);
+    let parent = document.tree.get(top).and_then(|n| n.parent());
+    for sibling in parent.iter().flat_map(|p| p.children()) {
+        if scores.get(&sibling.id()).is_some_and(|s| *s >= threshold) {
+            chosen.insert(sibling.id());
+        }
+    }
+    chosen
 }
 
 fn block_score(block: &Block) -> f64 {
@@ -296,12 +429,12 @@ fn container_of(document: &Html, owner: NodeId) -> NodeId {
     }
 }
 
-fn is_inside(document: &Html, node: NodeId, container: NodeId) -> bool {
-    if node == container {
+fn is_inside_any(document: &Html, node: NodeId, containers: &HashSet<NodeId>) -> bool {
+    if containers.contains(&node) {
         return true;
     }
     document
         .tree
         .get(node)
-        .is_some_and(|n| n.ancestors().any(|a| a.id() == container))
+        .is_some_and(|n| n.ancestors().any(|a| containers.contains(&a.id())))
 }

@@ -1,16 +1,18 @@
 //! Extraction: the title, body text and metadata of an article page.
 //!
-//! The body is found readability-style: the page is cut into text blocks at
-//! block-level elements and `<br>`s, skipping scripts, navigation, forms and
-//! elements whose class or id marks them as boilerplate (ads, share bars, related
-//! links, newsletters, comments); each substantial block scores its container and,
-//! at half weight, the container's parent; the best-scoring element is the body,
-//! and its blocks with little link text are the paragraphs, one per line.
+//! The body is found readability-style (see [`blocks`]): the page is cut into
+//! text blocks, boilerplate is skipped by tag and by class/id words, blocks vote
+//! for their containers and the best container (with its well-scoring siblings)
+//! is the body, one paragraph per line. When that finds little text the page's
+//! JSON-LD `articleBody` is the fallback. Input is bounded first (see [`guard`])
+//! so hostile pages cannot make the parser slow.
 //!
 //! Works on a parsed tree that is `!Send`: call it from a blocking task and keep
 //! only the owned [`Extracted`] result.
 
 mod blocks;
+mod guard;
+mod jsonld;
 mod metadata;
 
 use scraper::Html;
@@ -29,6 +31,14 @@ pub struct Extracted {
     pub canonical: Option<Url>,
     /// Primary language subtag from `<html lang>`, e.g. "ar".
     pub language: Option<String>,
+    /// Author names, comma-separated.
+    pub byline: Option<String>,
+    /// Publication time as the page states it (usually ISO 8601).
+    pub published: Option<String>,
+    /// Last-modified time as the page states it (usually ISO 8601).
+    pub modified: Option<String>,
+    /// The lead image (JSON-LD image or og:image), absolute.
+    pub lead_image: Option<Url>,
 }
 
 impl Extracted {
@@ -40,15 +50,42 @@ impl Extracted {
 
 /// Extracts an article from decoded HTML fetched from `page_url`.
 pub fn extract(html: &str, page_url: &Url) -> Extracted {
-    let document = Html::parse_document(html);
-    let meta = metadata::read(&document, page_url);
-    let paragraphs = blocks::body_paragraphs(&document);
+    let document = Html::parse_document(guard::bounded(html));
+    let ld = jsonld::read(&document);
+    let meta = metadata::read(&document, page_url, &ld);
+    let paragraphs = prefer_structured_body(blocks::body_paragraphs(&document), ld.body);
     let title = meta.title.or_else(|| paragraphs.first().cloned());
     Extracted {
         title,
         paragraphs,
         canonical: meta.canonical,
         language: meta.language,
+        byline: meta.byline,
+        published: meta.published,
+        modified: meta.modified,
+        lead_image: meta.lead_image,
+    }
+}
+
+/// Below this many characters the markup-derived body is compared with JSON-LD.
+const SHORT_BODY_CHARS: usize = 500;
+
+/// The markup-derived paragraphs, unless they are short and the page's JSON-LD
+/// `articleBody` is longer (pages that render their text with scripts).
+fn prefer_structured_body(paragraphs: Vec<String>, ld_body: Option<String>) -> Vec<String> {
+    let found: usize = paragraphs.iter().map(|p| p.chars().count()).sum();
+    let Some(ld_body) = ld_body.filter(|_| found < SHORT_BODY_CHARS) else {
+        return paragraphs;
+    };
+    let structured: Vec<String> = ld_body
+        .lines()
+        .map(metadata::collapse_whitespace)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if structured.iter().map(|p| p.chars().count()).sum::<usize>() > found {
+        structured
+    } else {
+        paragraphs
     }
 }
 
