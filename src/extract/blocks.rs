@@ -148,10 +148,8 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "mostread",
     "outbrain",
     "taboola",
-    "paywall",
     "signup",
     "tags",
-    "hidden",
     "byline",
     "caption",
     "credit",
@@ -243,6 +241,7 @@ fn paragraphs_from(document: &Html, by_class: bool) -> Vec<String> {
     let Some(top) = best(&scores) else {
         return Vec::new();
     };
+    let top = climb(document, top, &scores, &blocks);
     let chosen = with_siblings(document, top, &scores);
     blocks
         .into_iter()
@@ -387,6 +386,82 @@ fn best(scores: &HashMap<NodeId, f64>) -> Option<(NodeId, f64)> {
         .iter()
         .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
         .map(|(id, score)| (*id, *score))
+}
+
+/// Body-like and other text (in characters) under a node.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    good: f64,
+    bad: f64,
+}
+
+impl Tally {
+    /// Body text counts for an ancestor; other text counts against it, heavily.
+    fn worth(self) -> f64 {
+        self.good - BAD_TEXT_WEIGHT * self.bad
+    }
+}
+
+/// How much a character of non-body text weighs against a character of body text.
+const BAD_TEXT_WEIGHT: f64 = 15.0;
+
+/// Moves the top container up to the ancestor whose subtree holds the most body
+/// text net of other text, so bodies split over several wrappers stay whole.
+fn climb(
+    document: &Html,
+    (top, top_score): (NodeId, f64),
+    scores: &HashMap<NodeId, f64>,
+    blocks: &[Block],
+) -> (NodeId, f64) {
+    let Some(top_node) = document.tree.get(top) else {
+        return (top, top_score);
+    };
+    let chain: Vec<NodeId> = std::iter::once(top)
+        .chain(top_node.ancestors().map(|a| a.id()))
+        .collect();
+    let tallies = chain_tallies(document, &chain, blocks);
+    let best = chain
+        .iter()
+        .zip(&tallies)
+        .fold((top, tallies[0].worth()), |acc, (id, t)| {
+            if t.worth() > acc.1 {
+                (*id, t.worth())
+            } else {
+                acc
+            }
+        });
+    (
+        best.0,
+        scores
+            .get(&best.0)
+            .copied()
+            .unwrap_or(top_score)
+            .max(top_score),
+    )
+}
+
+/// The tally of each node of `chain` (a node followed by its ancestors).
+fn chain_tallies(document: &Html, chain: &[NodeId], blocks: &[Block]) -> Vec<Tally> {
+    let position: HashMap<NodeId, usize> =
+        chain.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut tallies = vec![Tally::default(); chain.len()];
+    for block in blocks {
+        let lowest = document.tree.get(block.owner).and_then(|n| {
+            std::iter::once(n.id())
+                .chain(n.ancestors().map(|a| a.id()))
+                .find_map(|id| position.get(&id).copied())
+        });
+        let Some(lowest) = lowest else { continue };
+        let chars = block.chars() as f64;
+        for tally in &mut tallies[lowest..] {
+            if block.is_body_text() {
+                tally.good += chars;
+            } else {
+                tally.bad += chars;
+            }
+        }
+    }
+    tallies
 }
 
 /// The top container plus its siblings that score at least a fifth of it.

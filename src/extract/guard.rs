@@ -6,6 +6,10 @@
 //! The nesting is estimated with a quick scan of the tags, not a parse: void
 //! elements, elements whose end tag may be omitted (`p`, `li`, `td`…) and the
 //! contents of raw-text elements (`script`, `style`…) do not count.
+//!
+//! The same scan drops what extraction never reads, which is most of a news
+//! page's bytes and so most of the parser's work: comments, `<style>` and
+//! `<script>` elements (except JSON-LD, which metadata reads).
 
 /// Pages are parsed up to this many bytes; the rest is ignored.
 pub const MAX_INPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -36,10 +40,13 @@ const RAW_TEXT: &[&str] = &[
     "plaintext",
 ];
 
-/// The prefix of `html` that is safe to parse.
-pub fn bounded(html: &str) -> &str {
+/// The part of `html` that is safe and worth parsing: a bounded prefix, without
+/// comments, styles and non-JSON-LD scripts.
+pub fn prepare(html: &str) -> String {
     let capped = prefix_at_char_boundary(html, MAX_INPUT_BYTES);
-    &capped[..safe_nesting_len(capped.as_bytes())]
+    let mut scan = Scan::new(capped.as_bytes());
+    scan.run();
+    scan.finish(capped)
 }
 
 fn prefix_at_char_boundary(text: &str, max: usize) -> &str {
@@ -64,41 +71,120 @@ fn tag_name(bytes: &[u8], at: usize) -> (String, usize) {
 }
 
 fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|n| from + n)
+    let (&first, rest) = needle.split_first()?;
+    let mut at = from;
+    while let Some(n) = bytes
+        .get(at..)?
+        .iter()
+        .position(|b| b.eq_ignore_ascii_case(&first))
+    {
+        let hit = at + n;
+        let tail = bytes.get(hit + 1..hit + 1 + rest.len())?;
+        if tail.eq_ignore_ascii_case(rest) {
+            return Some(hit);
+        }
+        at = hit + 1;
+    }
+    None
 }
 
-/// The length of the longest prefix whose estimated nesting stays in bounds
-/// (the position of the first tag that would break them; a `<` is ASCII, so
-/// that is a char boundary).
-fn safe_nesting_len(bytes: &[u8]) -> usize {
-    let (mut depth, mut depth_sum, mut at) = (0usize, 0usize, 0usize);
-    while let Some(lt) = memchr_lt(bytes, at) {
-        let next = bytes.get(lt + 1).copied().unwrap_or(b' ');
-        at = lt + 1;
-        if next == b'/' {
-            depth = depth.saturating_sub(1);
-        } else if next == b'!' {
-            at = skip_markup_declaration(bytes, lt);
-        } else if next.is_ascii_alphabetic() {
-            let (name, end) = tag_name(bytes, lt + 1);
-            at = end;
-            if RAW_TEXT.contains(&name.as_str()) {
-                let close = format!("</{name}");
-                at = find_from(bytes, end, close.as_bytes()).unwrap_or(bytes.len());
-            } else if !NOT_NESTING.contains(&name.as_str()) && !self_closing(bytes, end) {
-                depth += 1;
-                depth_sum += depth;
-                if depth > MAX_DEPTH || depth_sum > MAX_DEPTH_SUM {
-                    return lt;
+/// One pass over the bytes: tracks the estimated nesting and records the byte
+/// ranges to drop. Every position it cuts at is a `<` or just after a `>`
+/// (ASCII), so all ranges fall on char boundaries.
+struct Scan<'a> {
+    bytes: &'a [u8],
+    dropped: Vec<(usize, usize)>,
+    depth: usize,
+    depth_sum: usize,
+    at: usize,
+    /// Where the input is cut because the nesting got too deep.
+    end: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            dropped: Vec::new(),
+            depth: 0,
+            depth_sum: 0,
+            at: 0,
+            end: bytes.len(),
+        }
+    }
+
+    fn run(&mut self) {
+        while let Some(lt) = memchr_lt(self.bytes, self.at) {
+            self.at = lt + 1;
+            match self.bytes.get(lt + 1).copied().unwrap_or(b' ') {
+                b'/' => self.depth = self.depth.saturating_sub(1),
+                b'!' => self.declaration(lt),
+                c if c.is_ascii_alphabetic() => {
+                    if !self.start_tag(lt) {
+                        self.end = lt;
+                        return;
+                    }
                 }
+                _ => {}
             }
         }
     }
-    bytes.len()
+
+    /// Skips a comment (dropping it) or a doctype.
+    fn declaration(&mut self, lt: usize) {
+        let comment = self.bytes[lt..].starts_with(b"<!--");
+        let terminator: &[u8] = if comment { b"-->" } else { b">" };
+        self.at = find_from(self.bytes, lt + 2, terminator)
+            .map_or(self.bytes.len(), |n| n + terminator.len());
+        if comment {
+            self.dropped.push((lt, self.at));
+        }
+    }
+
+    /// Handles a start tag at `lt`; false when it would nest too deep.
+    fn start_tag(&mut self, lt: usize) -> bool {
+        let (name, end) = tag_name(self.bytes, lt + 1);
+        self.at = end;
+        if RAW_TEXT.contains(&name.as_str()) {
+            let close = format!("</{name}");
+            let close_at = find_from(self.bytes, end, close.as_bytes()).unwrap_or(self.bytes.len());
+            self.at = memchr_gt(self.bytes, close_at).map_or(self.bytes.len(), |gt| gt + 1);
+            if droppable(&name, &self.bytes[end..close_at]) {
+                self.dropped.push((lt, self.at));
+            }
+            return true;
+        }
+        if NOT_NESTING.contains(&name.as_str()) || self_closing(self.bytes, end) {
+            return true;
+        }
+        self.depth += 1;
+        self.depth_sum += self.depth;
+        self.depth <= MAX_DEPTH && self.depth_sum <= MAX_DEPTH_SUM
+    }
+
+    /// The input up to `end` without the dropped ranges.
+    fn finish(self, text: &str) -> String {
+        let mut out = String::with_capacity(self.end);
+        let mut from = 0;
+        for (start, stop) in self.dropped {
+            let (start, stop) = (start.min(self.end), stop.min(self.end));
+            out.push_str(&text[from..start]);
+            from = stop;
+        }
+        out.push_str(&text[from.min(self.end)..self.end]);
+        out
+    }
+}
+
+/// Styles and scripts are dropped, except JSON-LD scripts.
+fn droppable(name: &str, tag_and_body: &[u8]) -> bool {
+    let head_end = tag_and_body.iter().position(|&b| b == b'>').unwrap_or(0);
+    let head = &tag_and_body[..head_end];
+    match name {
+        "style" => true,
+        "script" => find_from(head, 0, b"ld+json").is_none(),
+        _ => false,
+    }
 }
 
 fn memchr_lt(bytes: &[u8], from: usize) -> Option<usize> {
@@ -109,27 +195,17 @@ fn memchr_lt(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|n| from + n)
 }
 
-/// Skips a comment (`<!-- … -->`) or doctype; returns where scanning resumes.
-fn skip_markup_declaration(bytes: &[u8], lt: usize) -> usize {
-    let terminator: &[u8] = if bytes[lt..].starts_with(b"<!--") {
-        b"-->"
-    } else {
-        b">"
-    };
-    find_from(bytes, lt + 2, terminator).map_or(bytes.len(), |n| n + terminator.len())
-}
-
 /// Whether the start tag whose name ends at `from` ends with `/>`.
 fn self_closing(bytes: &[u8], from: usize) -> bool {
-    let end = memchr_gt(bytes, from);
-    end > 0 && bytes.get(end - 1) == Some(&b'/')
+    memchr_gt(bytes, from).is_some_and(|gt| gt > 0 && bytes.get(gt - 1) == Some(&b'/'))
 }
 
-fn memchr_gt(bytes: &[u8], from: usize) -> usize {
+fn memchr_gt(bytes: &[u8], from: usize) -> Option<usize> {
     bytes
-        .get(from..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'>'))
-        .map_or(0, |n| from + n)
+        .get(from..)?
+        .iter()
+        .position(|&b| b == b'>')
+        .map(|n| from + n)
 }
 
 #[cfg(test)]
@@ -137,24 +213,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ordinary_pages_are_untouched() {
+    fn scripts_styles_and_comments_are_dropped() {
         let page = "<!doctype html><html><body><div><p>a<p>b<br><img src=x>\
                     <script>if (a<b) x = '<div><div>';</script><ul><li>c<li>d</ul>\
-                    <!-- <div><div> --></div></body></html>";
-        assert_eq!(bounded(page), page);
+                    <!-- <div><div> --><style>p{}</style></div>\
+                    <script type=\"application/ld+json\">{}</script></body></html>";
+        assert_eq!(
+            prepare(page),
+            "<!doctype html><html><body><div><p>a<p>b<br><img src=x>\
+             <ul><li>c<li>d</ul></div>\
+             <script type=\"application/ld+json\">{}</script></body></html>"
+        );
     }
 
     #[test]
     fn deep_nesting_is_cut_at_the_limit() {
         let page = "<div>".repeat(MAX_DEPTH + 100) + "tail";
-        let cut = bounded(&page);
-        assert_eq!(cut.len(), "<div>".len() * MAX_DEPTH);
+        assert_eq!(prepare(&page).len(), "<div>".len() * MAX_DEPTH);
     }
 
     #[test]
     fn huge_input_is_capped_on_a_char_boundary() {
         let page = "é".repeat(MAX_INPUT_BYTES);
-        let cut = bounded(&page);
+        let cut = prepare(&page);
         assert!(cut.len() <= MAX_INPUT_BYTES);
         assert!(cut.len() > MAX_INPUT_BYTES - 2);
     }

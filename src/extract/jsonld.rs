@@ -2,7 +2,7 @@
 //! page describes itself with — headline, authors, dates, image and, on many
 //! sites, the full `articleBody`.
 
-use scraper::{Html, Selector};
+use scraper::ElementRef;
 use serde_json::Value;
 
 /// What a page's JSON-LD says about its article.
@@ -22,12 +22,8 @@ const MAX_SCRIPT_BYTES: usize = 2_000_000;
 const MAX_DEPTH: usize = 6;
 
 /// The first article object found in the page's JSON-LD scripts.
-pub(super) fn read(document: &Html) -> ArticleLd {
-    let Ok(sel) = Selector::parse(r#"script[type="application/ld+json"]"#) else {
-        return ArticleLd::default();
-    };
-    document
-        .select(&sel)
+pub(super) fn read<'a>(scripts: impl Iterator<Item = ElementRef<'a>>) -> ArticleLd {
+    scripts
         .filter_map(|script| {
             let text: String = script.text().collect();
             (text.len() <= MAX_SCRIPT_BYTES)
@@ -108,6 +104,13 @@ fn url_of(value: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scraper::{Html, Selector};
+
+    fn read_page(html: &str) -> ArticleLd {
+        let document = Html::parse_document(html);
+        let sel = Selector::parse("script").unwrap();
+        read(document.select(&sel))
+    }
 
     #[test]
     fn reads_a_news_article_inside_a_graph() {
@@ -118,7 +121,7 @@ mod tests {
               "image":{"@type":"ImageObject","url":"https://example.org/a.jpg"},
               "articleBody":"First paragraph."}]}
             </script></head><body></body></html>"#;
-        let ld = read(&Html::parse_document(html));
+        let ld = read_page(html);
         assert_eq!(ld.headline.as_deref(), Some("Talks resume"));
         assert_eq!(ld.authors, ["Ana Ruiz", "Li Wei"]);
         assert_eq!(ld.published.as_deref(), Some("2026-11-02T08:00:00Z"));
@@ -130,6 +133,6 @@ mod tests {
     #[test]
     fn broken_json_is_ignored() {
         let html = r#"<script type="application/ld+json">{"@type":"NewsArticle",</script>"#;
-        assert!(read(&Html::parse_document(html)).headline.is_none());
+        assert!(read_page(html).headline.is_none());
     }
 }

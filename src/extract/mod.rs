@@ -50,10 +50,9 @@ impl Extracted {
 
 /// Extracts an article from decoded HTML fetched from `page_url`.
 pub fn extract(html: &str, page_url: &Url) -> Extracted {
-    let document = Html::parse_document(guard::bounded(html));
-    let ld = jsonld::read(&document);
-    let meta = metadata::read(&document, page_url, &ld);
-    let paragraphs = prefer_structured_body(blocks::body_paragraphs(&document), ld.body);
+    let document = Html::parse_document(&guard::prepare(html));
+    let meta = metadata::read(&document, page_url);
+    let paragraphs = prefer_structured_body(blocks::body_paragraphs(&document), meta.ld_body);
     let title = meta.title.or_else(|| paragraphs.first().cloned());
     Extracted {
         title,
