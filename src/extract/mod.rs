@@ -50,7 +50,7 @@ impl Extracted {
 
 /// Extracts an article from decoded HTML fetched from `page_url`.
 pub fn extract(html: &str, page_url: &Url) -> Extracted {
-    let document = Html::parse_document(&guard::prepare(html));
+    let document = Html::parse_document(&guard::prepare(html, guard::Attributes::Prune));
     let meta = metadata::read(&document, page_url);
     let paragraphs = prefer_structured_body(blocks::body_paragraphs(&document), meta.ld_body);
     let title = meta.title.or_else(|| paragraphs.first().cloned());
