@@ -8,8 +8,10 @@
 //! contents of raw-text elements (`script`, `style`…) do not count.
 //!
 //! The same scan drops what extraction never reads, which is most of a news
-//! page's bytes and so most of the parser's work: comments, `<style>`, `<svg>`
-//! and `<script>` elements (except JSON-LD, which metadata reads) and, unless
+//! page's bytes and so most of the parser's work: comments, raw-text elements
+//! but `<title>` (`<script>`s except JSON-LD, which metadata reads, `<style>`,
+//! `<noscript>`…), `<svg>`, the elements extraction skips whole (`<nav>`,
+//! `<aside>`, `<footer>`…) and, unless
 //! asked to keep them, the attributes that neither extraction nor metadata use
 //! (`data-*`, `srcset`, inline handlers…).
 
@@ -74,6 +76,9 @@ const RAW_TEXT: &[&[u8]] = &[
     b"svg",
 ];
 
+/// Elements extraction skips whole: dropped with their content before parsing.
+const DROPPED_SUBTREES: &[&[u8]] = &[b"nav", b"aside", b"footer", b"template", b"select"];
+
 /// Attributes extraction, metadata or the boilerplate rules read.
 const KEPT_ATTRIBUTES: &[&[u8]] = &[
     b"class",
@@ -126,21 +131,14 @@ fn prefix_at_char_boundary(text: &str, max: usize) -> &str {
 }
 
 fn find_byte(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .iter()
-        .position(|&b| b == byte)
-        .map(|n| from + n)
+    memchr::memchr(byte, bytes.get(from..)?).map(|n| from + n)
 }
 
 fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let mut at = from;
-    while let Some(n) = bytes
-        .get(at..)?
-        .iter()
-        .position(|b| b.eq_ignore_ascii_case(&first))
-    {
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    while let Some(n) = memchr::memchr2(lower, upper, bytes.get(at..)?) {
         let hit = at + n;
         let tail = bytes.get(hit + 1..hit + 1 + rest.len())?;
         if tail.eq_ignore_ascii_case(rest) {
@@ -240,6 +238,13 @@ impl<'a> Scan<'a> {
             self.raw_text(lt, name, &tag);
             return true;
         }
+        if is_one_of(name, DROPPED_SUBTREES) && !tag.self_closing {
+            if let Some(end) = matching_close(self.bytes, tag.end, name) {
+                self.at = end;
+                self.drop_range(lt, end);
+                return true;
+            }
+        }
         self.write_tag(lt, name, &tag);
         if is_one_of(name, NOT_NESTING) || tag.self_closing {
             return true;
@@ -256,9 +261,11 @@ impl<'a> Scan<'a> {
         let close_at = find_from(self.bytes, tag.end, &close).unwrap_or(self.bytes.len());
         self.at = find_byte(self.bytes, close_at, b'>').map_or(self.bytes.len(), |gt| gt + 1);
         let head = &self.bytes[lt..tag.end];
-        let dropped = name.eq_ignore_ascii_case(b"style")
-            || name.eq_ignore_ascii_case(b"svg")
-            || (name.eq_ignore_ascii_case(b"script") && find_from(head, 0, b"ld+json").is_none());
+        let dropped = if name.eq_ignore_ascii_case(b"script") {
+            find_from(head, 0, b"ld+json").is_none()
+        } else {
+            !name.eq_ignore_ascii_case(b"title")
+        };
         if dropped {
             self.drop_range(lt, self.at);
         }
@@ -285,6 +292,37 @@ impl<'a> Scan<'a> {
         self.out.push_str(if tag.self_closing { "/>" } else { ">" });
         self.copied = tag.end;
     }
+}
+
+/// Just past the end tag that closes the `name` element whose start tag ends
+/// at `from`, counting nested elements of the same name.
+fn matching_close(bytes: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+    let mut open = 1usize;
+    let mut at = from;
+    while let Some(lt) = find_byte(bytes, at, b'<') {
+        at = lt + 1;
+        let closing = bytes.get(lt + 1) == Some(&b'/');
+        let name_at = lt + 1 + usize::from(closing);
+        let after = name_at + name.len();
+        let same = bytes
+            .get(name_at..after)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            && bytes
+                .get(after)
+                .is_some_and(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'>'));
+        if !same {
+            continue;
+        }
+        if !closing {
+            open += 1;
+            continue;
+        }
+        open -= 1;
+        if open == 0 {
+            return find_byte(bytes, after, b'>').map(|gt| gt + 1);
+        }
+    }
+    None
 }
 
 /// A lexed start tag: attribute spans and where the tag ends.
@@ -390,11 +428,12 @@ mod tests {
         let page = "<!doctype html><html><body><div><p>a<p>b<br><img src=x>\
                     <script>if (a<b) x = '<div><div>';</script><ul><li>c<li>d</ul>\
                     <!-- <div><div> --><style>p{}</style><svg><path d=\"M0\"/></svg></div>\
+                    <nav><nav>x</nav><p>y</nav><navy>z</navy>\
                     <script type=\"application/ld+json\">{}</script></body></html>";
         assert_eq!(
             prepare(page, Attributes::KeepAll),
             "<!doctype html><html><body><div><p>a<p>b<br><img src=x>\
-             <ul><li>c<li>d</ul></div>\
+             <ul><li>c<li>d</ul></div><navy>z</navy>\
              <script type=\"application/ld+json\">{}</script></body></html>"
         );
     }
