@@ -216,13 +216,25 @@ impl Block {
     }
 }
 
+/// Site rules applied to a parsed page: where the body is, what to leave out.
+#[derive(Debug, Default)]
+pub(super) struct Overrides {
+    /// Elements that hold the body; empty to find it by scoring.
+    pub body: Vec<NodeId>,
+    /// Elements skipped with their content.
+    pub dropped: HashSet<NodeId>,
+}
+
 /// The paragraphs of the page's main text, in document order.
-pub(super) fn body_paragraphs(document: &Html) -> Vec<String> {
-    let strict = paragraphs_from(document, true);
+pub(super) fn body_paragraphs(document: &Html, overrides: &Overrides) -> Vec<String> {
+    if !overrides.body.is_empty() {
+        return paragraphs_in(document, overrides);
+    }
+    let strict = paragraphs_from(document, true, &overrides.dropped);
     if text_len(&strict) >= 250 {
         return strict;
     }
-    let loose = paragraphs_from(document, false);
+    let loose = paragraphs_from(document, false, &overrides.dropped);
     if text_len(&loose) > text_len(&strict) {
         loose
     } else {
@@ -234,9 +246,19 @@ fn text_len(paragraphs: &[String]) -> usize {
     paragraphs.iter().map(|p| p.chars().count()).sum()
 }
 
+/// The text blocks inside the elements a site rule names as the body.
+fn paragraphs_in(document: &Html, overrides: &Overrides) -> Vec<String> {
+    let body: HashSet<NodeId> = overrides.body.iter().copied().collect();
+    collect_blocks(document, false, &overrides.dropped)
+        .into_iter()
+        .filter(|b| b.tag != "h1" && is_inside_any(document, b.owner, &body))
+        .map(|b| b.text)
+        .collect()
+}
+
 /// Extraction with (`by_class`) or without dropping elements for their class or id.
-fn paragraphs_from(document: &Html, by_class: bool) -> Vec<String> {
-    let blocks = collect_blocks(document, by_class);
+fn paragraphs_from(document: &Html, by_class: bool, dropped: &HashSet<NodeId>) -> Vec<String> {
+    let blocks = collect_blocks(document, by_class, dropped);
     let scores = container_scores(document, &blocks);
     let Some(top) = best(&scores) else {
         return Vec::new();
@@ -273,13 +295,17 @@ fn element_is_skipped(element: &scraper::node::Element, by_class: bool) -> bool 
 
 /// Walks the tree once (iteratively, so deep nesting cannot overflow the stack)
 /// and cuts its text into blocks.
-fn collect_blocks(document: &Html, by_class: bool) -> Vec<Block> {
+fn collect_blocks(document: &Html, by_class: bool, dropped: &HashSet<NodeId>) -> Vec<Block> {
     let mut walker = Walker::default();
     let mut skipping: Option<NodeId> = None;
     for edge in document.tree.root().traverse() {
         match edge {
             Edge::Open(node) if skipping.is_none() => match node.value() {
-                Node::Element(e) if element_is_skipped(e, by_class) => skipping = Some(node.id()),
+                Node::Element(e)
+                    if element_is_skipped(e, by_class) || dropped.contains(&node.id()) =>
+                {
+                    skipping = Some(node.id())
+                }
                 Node::Element(e) => walker.open(node.id(), e.name()),
                 Node::Text(t) => walker.text(t),
                 _ => {}

@@ -13,13 +13,16 @@
 mod blocks;
 mod guard;
 mod jsonld;
+mod language;
 mod metadata;
+pub mod rules;
 
 use scraper::Html;
 use url::Url;
 
 pub use blocks::is_boilerplate_token;
 pub use metadata::primary_language;
+pub use rules::{SiteRule, SiteRules, extract_with_rules};
 
 /// What was extracted from a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,7 +32,8 @@ pub struct Extracted {
     pub paragraphs: Vec<String>,
     /// `<link rel=canonical>` (or og:url), absolute.
     pub canonical: Option<Url>,
-    /// Primary language subtag from `<html lang>`, e.g. "ar".
+    /// Primary language subtag from `<html lang>` or a Content-Language meta
+    /// tag, else detected from the body text, e.g. "ar".
     pub language: Option<String>,
     /// Author names, comma-separated.
     pub byline: Option<String>,
@@ -51,14 +55,21 @@ impl Extracted {
 /// Extracts an article from decoded HTML fetched from `page_url`.
 pub fn extract(html: &str, page_url: &Url) -> Extracted {
     let document = Html::parse_document(&guard::prepare(html, guard::Attributes::Prune));
-    let meta = metadata::read(&document, page_url);
-    let paragraphs = prefer_structured_body(blocks::body_paragraphs(&document), meta.ld_body);
+    from_document(&document, page_url, &blocks::Overrides::default())
+}
+
+/// Extraction from a parsed page, with site rules already resolved to elements.
+fn from_document(document: &Html, page_url: &Url, overrides: &blocks::Overrides) -> Extracted {
+    let meta = metadata::read(document, page_url);
+    let paragraphs =
+        prefer_structured_body(blocks::body_paragraphs(document, overrides), meta.ld_body);
     let title = meta.title.or_else(|| paragraphs.first().cloned());
+    let language = meta.language.or_else(|| language::detect(&paragraphs));
     Extracted {
         title,
         paragraphs,
         canonical: meta.canonical,
-        language: meta.language,
+        language,
         byline: meta.byline,
         published: meta.published,
         modified: meta.modified,
