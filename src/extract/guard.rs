@@ -245,13 +245,15 @@ impl<'a> Scan<'a> {
                 return true;
             }
         }
-        self.write_tag(lt, name, &tag);
-        if is_one_of(name, NOT_NESTING) || tag.self_closing {
-            return true;
+        if !is_one_of(name, NOT_NESTING) && !tag.self_closing {
+            self.depth += 1;
+            self.depth_sum += self.depth;
+            if self.depth > MAX_DEPTH || self.depth_sum > MAX_DEPTH_SUM {
+                return false;
+            }
         }
-        self.depth += 1;
-        self.depth_sum += self.depth;
-        self.depth <= MAX_DEPTH && self.depth_sum <= MAX_DEPTH_SUM
+        self.write_tag(lt, name, &tag);
+        true
     }
 
     /// Skips a raw-text element's content; drops the element if it is not read.

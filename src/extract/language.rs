@@ -1,9 +1,11 @@
 //! Language of a page's text when the markup does not declare one: statistical
-//! detection (whatlang) on the extracted body, kept only when reliable, as an
+//! detection (whatlang) on the extracted body, kept only when confident, as an
 //! ISO 639-1 code like the declared ones.
 
 /// Text shorter than this (in characters) is not worth guessing from.
 const MIN_CHARS: usize = 40;
+/// A guess below this confidence (0–1) is not kept, unless whatlang calls it reliable.
+const MIN_CONFIDENCE: f64 = 0.5;
 /// At most this much text is looked at.
 const MAX_CHARS: usize = 4_000;
 
@@ -94,7 +96,8 @@ pub(super) fn detect(paragraphs: &[String]) -> Option<String> {
     if sample.chars().count() < MIN_CHARS {
         return None;
     }
-    let info = whatlang::detect(&sample).filter(whatlang::Info::is_reliable)?;
+    let info = whatlang::detect(&sample)
+        .filter(|i| i.is_reliable() || i.confidence() >= MIN_CONFIDENCE)?;
     let code = info.lang().code();
     TWO_LETTER
         .iter()
