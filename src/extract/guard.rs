@@ -188,11 +188,9 @@ impl<'a> Scan<'a> {
             match self.bytes.get(lt + 1).copied().unwrap_or(b' ') {
                 b'/' => self.depth = self.depth.saturating_sub(1),
                 b'!' => self.declaration(lt),
-                c if c.is_ascii_alphabetic() => {
-                    if !self.start_tag(lt) {
-                        self.copy_to(lt);
-                        return;
-                    }
+                c if c.is_ascii_alphabetic() && !self.start_tag(lt) => {
+                    self.copy_to(lt);
+                    return;
                 }
                 _ => {}
             }
@@ -238,12 +236,13 @@ impl<'a> Scan<'a> {
             self.raw_text(lt, name, &tag);
             return true;
         }
-        if is_one_of(name, DROPPED_SUBTREES) && !tag.self_closing {
-            if let Some(end) = matching_close(self.bytes, tag.end, name) {
-                self.at = end;
-                self.drop_range(lt, end);
-                return true;
-            }
+        let subtree_end = (is_one_of(name, DROPPED_SUBTREES) && !tag.self_closing)
+            .then(|| matching_close(self.bytes, tag.end, name))
+            .flatten();
+        if let Some(end) = subtree_end {
+            self.at = end;
+            self.drop_range(lt, end);
+            return true;
         }
         if !is_one_of(name, NOT_NESTING) && !tag.self_closing {
             self.depth += 1;
