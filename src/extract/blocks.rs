@@ -290,7 +290,20 @@ fn element_is_skipped(element: &scraper::node::Element, by_class: bool) -> bool 
     if !by_class || PROTECTED_TAGS.contains(&name) {
         return false;
     }
+    if element.attr("style").is_some_and(hides) {
+        return true;
+    }
     class_words(element).any(is_boilerplate_token) && !class_words(element).any(is_content_token)
+}
+
+/// Whether an inline style hides the element.
+fn hides(style: &str) -> bool {
+    let compact: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    compact.contains("display:none") || compact.contains("visibility:hidden")
 }
 
 /// Walks the tree once (iteratively, so deep nesting cannot overflow the stack)
