@@ -191,9 +191,21 @@ struct Block {
     /// Tag name of `owner`.
     tag: &'static str,
     link_chars: usize,
+    /// Link characters before any plain text: a headline link opening the block.
+    lead_link_chars: usize,
 }
 
+/// A block opening with a link at least this long (in characters) may be a teaser.
+const TEASER_LINK_CHARS: usize = 20;
+
 impl Block {
+    /// A headline link followed by a summary, as in lists of other stories: a
+    /// list item or a block whose summary is cut short with an ellipsis.
+    fn is_teaser(&self) -> bool {
+        self.lead_link_chars >= TEASER_LINK_CHARS
+            && (self.tag == "li" || self.text.ends_with("...") || self.text.ends_with('…'))
+    }
+
     fn chars(&self) -> usize {
         self.text.chars().count()
     }
@@ -350,6 +362,9 @@ struct Walker {
     owners: Vec<(NodeId, &'static str)>,
     buffer: String,
     link_chars: usize,
+    /// Link characters before the first plain text of the current block.
+    lead_link_chars: usize,
+    seen_plain: bool,
     link_depth: usize,
 }
 
@@ -376,10 +391,16 @@ impl Walker {
 
     fn text(&mut self, text: &str) {
         if self.link_depth > 0 {
-            self.link_chars += text
+            let chars = text
                 .split_whitespace()
                 .map(|w| w.chars().count() + 1)
                 .sum::<usize>();
+            self.link_chars += chars;
+            if !self.seen_plain {
+                self.lead_link_chars += chars;
+            }
+        } else if !text.trim().is_empty() {
+            self.seen_plain = true;
         }
         self.buffer.push_str(text);
     }
@@ -388,6 +409,8 @@ impl Walker {
         let text = collapse_whitespace(&self.buffer);
         self.buffer.clear();
         let link_chars = std::mem::take(&mut self.link_chars);
+        let lead_link_chars = std::mem::take(&mut self.lead_link_chars);
+        self.seen_plain = false;
         let Some(&(owner, tag)) = self.owners.last() else {
             return;
         };
@@ -397,6 +420,7 @@ impl Walker {
                 owner,
                 tag,
                 link_chars,
+                lead_link_chars,
             });
         }
     }
@@ -406,7 +430,10 @@ impl Walker {
 fn container_scores(document: &Html, blocks: &[Block]) -> HashMap<NodeId, f64> {
     let mut scores: HashMap<NodeId, f64> = HashMap::new();
     for block in blocks {
-        if block.chars() < MIN_SCORING_CHARS || block.link_density() > MAX_LINK_DENSITY {
+        if block.chars() < MIN_SCORING_CHARS
+            || block.link_density() > MAX_LINK_DENSITY
+            || block.is_teaser()
+        {
             continue;
         }
         let score = block_score(block);
@@ -493,7 +520,7 @@ fn chain_tallies(document: &Html, chain: &[NodeId], blocks: &[Block]) -> Vec<Tal
         let Some(lowest) = lowest else { continue };
         let chars = block.chars() as f64;
         for tally in &mut tallies[lowest..] {
-            if block.is_body_text() {
+            if block.is_body_text() && !block.is_teaser() {
                 tally.good += chars;
             } else {
                 tally.bad += chars;
