@@ -70,8 +70,6 @@ const BLOCK_TAGS: &[&str] = &[
     "pre",
     "table",
     "tr",
-    "td",
-    "th",
     "tbody",
     "thead",
     "header",
@@ -89,6 +87,7 @@ const BLOCK_TAGS: &[&str] = &[
 /// Blocks whose text is a paragraph in its own right (their parent is the container).
 const PARAGRAPH_TAGS: &[&str] = &[
     "p",
+    "tr",
     "li",
     "blockquote",
     "pre",
@@ -375,6 +374,9 @@ impl Walker {
             self.owners.push((id, tag));
         } else if name == "br" {
             self.flush();
+        } else if matches!(name, "td" | "th") {
+            // Cells are inline: a table row reads as one line.
+            self.buffer.push(' ');
         } else if name == "a" {
             self.link_depth += 1;
         }
