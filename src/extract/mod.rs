@@ -61,8 +61,11 @@ pub fn extract(html: &str, page_url: &Url) -> Extracted {
 /// Extraction from a parsed page, with site rules already resolved to elements.
 fn from_document(document: &Html, page_url: &Url, overrides: &blocks::Overrides) -> Extracted {
     let meta = metadata::read(document, page_url);
-    let paragraphs =
+    let mut paragraphs =
         prefer_structured_body(blocks::body_paragraphs(document, overrides), meta.ld_body);
+    if let Some(title) = &meta.title {
+        drop_leading_headline(&mut paragraphs, title);
+    }
     let title = meta.title.or_else(|| paragraphs.first().cloned());
     let language = meta.language.or_else(|| language::detect(&paragraphs));
     Extracted {
@@ -74,6 +77,16 @@ fn from_document(document: &Html, page_url: &Url, overrides: &blocks::Overrides)
         published: meta.published,
         modified: meta.modified,
         lead_image: meta.lead_image,
+    }
+}
+
+/// Removes the headline where the body repeats it at its start.
+fn drop_leading_headline(paragraphs: &mut Vec<String>, title: &str) {
+    let repeats = paragraphs
+        .first()
+        .is_some_and(|first| first.to_lowercase() == title.to_lowercase());
+    if repeats {
+        paragraphs.remove(0);
     }
 }
 
