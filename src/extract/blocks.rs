@@ -304,7 +304,21 @@ fn element_is_skipped(element: &scraper::node::Element, by_class: bool) -> bool 
     if element.attr("style").is_some_and(hides) {
         return true;
     }
-    class_words(element).any(is_boilerplate_token) && !class_words(element).any(is_content_token)
+    let boilerplate = class_words(element).any(is_boilerplate_token)
+        || element
+            .classes()
+            .chain(element.id())
+            .any(has_boilerplate_part);
+    boilerplate && !class_words(element).any(is_content_token)
+}
+
+/// Parts that mark boilerplate even inside a longer word ("imageCaption",
+/// "sharetools", "newsletterSignup").
+const BOILERPLATE_PARTS: &[&str] = &["caption", "newsletter", "sharetool", "promo", "related"];
+
+fn has_boilerplate_part(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    BOILERPLATE_PARTS.iter().any(|part| lower.contains(part))
 }
 
 /// Whether an inline style hides the element.
