@@ -198,6 +198,13 @@ struct Block {
 const TEASER_LINK_CHARS: usize = 20;
 
 impl Block {
+    /// A short line trailing off in an ellipsis ("You may also like...",
+    /// "Loading…") labels a widget; it is not a sentence of the story.
+    fn is_widget_label(&self) -> bool {
+        self.chars() < MIN_FRAGMENT_CHARS
+            && (self.text.ends_with("...") || self.text.ends_with('…'))
+    }
+
     /// A headline link followed by a summary, as in lists of other stories: a
     /// list item or a block whose summary is cut short with an ellipsis.
     fn is_teaser(&self) -> bool {
@@ -215,7 +222,7 @@ impl Block {
 
     /// Whether this block reads as body text rather than a label or a link list.
     fn is_body_text(&self) -> bool {
-        if self.tag == "h1" || self.link_density() > MAX_LINK_DENSITY {
+        if self.tag == "h1" || self.link_density() > MAX_LINK_DENSITY || self.is_widget_label() {
             return false;
         }
         if PARAGRAPH_TAGS.contains(&self.tag) || self.chars() >= MIN_FRAGMENT_CHARS {
