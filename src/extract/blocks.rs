@@ -163,7 +163,7 @@ const BOILERPLATE_TOKENS: &[&str] = &[
 /// class/id words that mark content: an element naming one is never dropped
 /// for a boilerplate word.
 const CONTENT_TOKENS: &[&str] = &[
-    "article", "body", "content", "main", "story", "entry", "post", "text", "column",
+    "article", "body", "content", "main", "story", "entry", "post", "column",
 ];
 
 /// Whether one word of a class or id attribute marks boilerplate.
