@@ -1,14 +1,21 @@
 //! Text blocks and the readability-style choice of the body.
 //!
-//! The page is cut into text blocks at block-level elements and `<br>`s, skipping
-//! elements that never hold article text (scripts, navigation, asides, figures)
-//! and elements whose class or id marks them as boilerplate (unless the same
-//! attribute also names content, or the element is `<body>`, `<main>` or
-//! `<article>`). Each substantial block with little link text scores its
-//! container and, at half weight, the container's parent. The best-scoring
-//! element is the body, together with those of its siblings that score well;
-//! its blocks are the paragraphs, minus link lists, the headline and short
-//! unpunctuated fragments (bylines, "Advertisement", share labels).
+//! The page is cut into text blocks at block-level elements and `<br>`s (table
+//! cells are inline, so a table row is one block), skipping elements that never
+//! hold article text (scripts, navigation, asides, figures), elements hidden by
+//! attribute or inline style, and elements whose class or id marks them as
+//! boilerplate (unless the same attribute also names content, or the element is
+//! `<body>`, `<main>` or `<article>`).
+//!
+//! Each substantial block with little link text scores its container and, at
+//! half weight, the container's parent; teasers (a headline link opening a list
+//! item or an ellipsis-cut summary) do not vote. The best-scoring container is
+//! then moved up to the ancestor holding the most body text net of other text
+//! (weighed heavily), so a body split over several wrappers stays whole, and
+//! joined by those of its siblings that score well. Its blocks are the
+//! paragraphs, minus link lists, the headline, short unpunctuated fragments
+//! (bylines, "Advertisement", share labels) and widget labels ("Loading...").
+//! When the class rules leave almost no text, extraction is retried without them.
 
 use std::collections::{HashMap, HashSet};
 
