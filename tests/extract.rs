@@ -94,6 +94,21 @@ fn metadata_comes_from_json_ld_and_meta_tags() {
 }
 
 #[test]
+fn served_content_language_comes_before_detection() {
+    let html =
+        "<p>Negotiators met on Tuesday, officials said, for a third round of talks in Geneva.</p>";
+    assert_eq!(
+        extract::extract(html, &url()).language.as_deref(),
+        Some("en")
+    );
+    let served = extract::extract_served(html, &url(), Some("de-CH"));
+    assert_eq!(served.language.as_deref(), Some("de"));
+    let declared = format!("<html lang=\"fr\">{html}");
+    let page = extract::extract_served(&declared, &url(), Some("de"));
+    assert_eq!(page.language.as_deref(), Some("fr"));
+}
+
+#[test]
 fn deep_nesting_returns_with_the_metadata() {
     let html = format!(
         "<html><head><title>Deep</title></head><body>{}text</body></html>",

@@ -33,7 +33,8 @@ pub struct Extracted {
     /// `<link rel=canonical>` (or og:url), absolute.
     pub canonical: Option<Url>,
     /// Primary language subtag from `<html lang>` or a Content-Language meta
-    /// tag, else detected from the body text, e.g. "ar".
+    /// tag, else the served Content-Language (see [`extract_served`]), else
+    /// detected from the body text, e.g. "ar".
     pub language: Option<String>,
     /// Author names, comma-separated.
     pub byline: Option<String>,
@@ -54,12 +55,25 @@ impl Extracted {
 
 /// Extracts an article from decoded HTML fetched from `page_url`.
 pub fn extract(html: &str, page_url: &Url) -> Extracted {
-    let document = Html::parse_document(&guard::prepare(html, guard::Attributes::Prune));
-    from_document(&document, page_url, &blocks::Overrides::default())
+    extract_served(html, page_url, None)
 }
 
-/// Extraction from a parsed page, with site rules already resolved to elements.
-fn from_document(document: &Html, page_url: &Url, overrides: &blocks::Overrides) -> Extracted {
+/// [`extract`] for a page served with a `Content-Language` header: the header
+/// names the language when the markup does not, before detection is tried.
+pub fn extract_served(html: &str, page_url: &Url, content_language: Option<&str>) -> Extracted {
+    let document = Html::parse_document(&guard::prepare(html, guard::Attributes::Prune));
+    let hint = content_language.and_then(primary_language);
+    from_document(&document, page_url, &blocks::Overrides::default(), hint)
+}
+
+/// Extraction from a parsed page, with site rules already resolved to elements
+/// and the served `Content-Language` (as a primary subtag), if any.
+fn from_document(
+    document: &Html,
+    page_url: &Url,
+    overrides: &blocks::Overrides,
+    served_language: Option<String>,
+) -> Extracted {
     let meta = metadata::read(document, page_url);
     let mut paragraphs =
         prefer_structured_body(blocks::body_paragraphs(document, overrides), meta.ld_body);
@@ -67,7 +81,10 @@ fn from_document(document: &Html, page_url: &Url, overrides: &blocks::Overrides)
         drop_leading_headline(&mut paragraphs, title);
     }
     let title = meta.title.or_else(|| paragraphs.first().cloned());
-    let language = meta.language.or_else(|| language::detect(&paragraphs));
+    let language = meta
+        .language
+        .or(served_language)
+        .or_else(|| language::detect(&paragraphs));
     Extracted {
         title,
         paragraphs,

@@ -103,7 +103,7 @@ pub fn extract_with_rules(html: &str, page_url: &Url, rules: &SiteRules) -> Extr
             .flat_map(|css| matches(&document, css))
             .collect::<HashSet<_>>(),
     };
-    from_document(&document, page_url, &overrides)
+    from_document(&document, page_url, &overrides, None)
 }
 
 fn matches(document: &Html, css: &str) -> Vec<ego_tree::NodeId> {
