@@ -289,7 +289,7 @@ fn paragraphs_from(document: &Html, by_class: bool, dropped: &HashSet<NodeId>) -
         return Vec::new();
     };
     let top = climb(document, top, &scores, &blocks);
-    let chosen = with_siblings(document, top, &scores);
+    let chosen = with_siblings(document, top, &scores, &blocks);
     blocks
         .into_iter()
         .filter(|b| b.is_body_text() && is_inside_any(document, b.owner, &chosen))
@@ -560,20 +560,37 @@ fn chain_tallies(document: &Html, chain: &[NodeId], blocks: &[Block]) -> Vec<Tal
     tallies
 }
 
-/// The top container plus its siblings that score at least a fifth of it.
+/// A sibling paragraph of the top container with this much prose joins the body.
+const SIBLING_PARAGRAPH_CHARS: usize = 150;
+
+/// The top container plus its siblings that score at least a fifth of it, or
+/// that are themselves a paragraph of prose.
 fn with_siblings(
     document: &Html,
     (top, top_score): (NodeId, f64),
     scores: &HashMap<NodeId, f64>,
+    blocks: &[Block],
 ) -> HashSet<NodeId> {
     let mut chosen = HashSet::from([top]);
     let threshold = (top_score * 0.2).max(10.0);
     let parent = document.tree.get(top).and_then(|n| n.parent());
-    for sibling in parent.iter().flat_map(|p| p.children()) {
-        if scores.get(&sibling.id()).is_some_and(|s| *s >= threshold) {
-            chosen.insert(sibling.id());
+    let siblings: HashSet<NodeId> = parent
+        .iter()
+        .flat_map(|p| p.children())
+        .map(|c| c.id())
+        .collect();
+    for sibling in &siblings {
+        if scores.get(sibling).is_some_and(|s| *s >= threshold) {
+            chosen.insert(*sibling);
         }
     }
+    let prose = blocks.iter().filter(|b| {
+        siblings.contains(&b.owner)
+            && b.chars() >= SIBLING_PARAGRAPH_CHARS
+            && b.link_density() < 0.25
+            && !b.is_teaser()
+    });
+    chosen.extend(prose.map(|b| b.owner));
     chosen
 }
 
