@@ -12,9 +12,10 @@
 //! item or an ellipsis-cut summary) do not vote. The best-scoring container is
 //! then moved up to the ancestor holding the most body text net of other text
 //! (weighed heavily), so a body split over several wrappers stays whole, and
-//! joined by those of its siblings that score well. Its blocks are the
-//! paragraphs, minus link lists, the headline, short unpunctuated fragments
-//! (bylines, "Advertisement", share labels) and widget labels ("Loading...").
+//! joined by those of its siblings that score well or are paragraphs of prose.
+//! Its blocks are the paragraphs, minus link lists, the headline, short
+//! unpunctuated fragments (bylines, "Advertisement", share labels) and widget
+//! labels ("Loading...").
 //! When the class rules leave almost no text, extraction is retried without them.
 
 use std::collections::{HashMap, HashSet};
