@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use redline::extract::{self, Extracted};
+use redline::extract::{self, Extracted, SiteRules};
 use redline::fetch::charset::{self, DocKind};
 use url::Url;
 
@@ -101,10 +101,10 @@ fn served_content_language_comes_before_detection() {
         extract::extract(html, &url()).language.as_deref(),
         Some("en")
     );
-    let served = extract::extract_served(html, &url(), Some("de-CH"));
+    let served = extract::extract_served(html, &url(), Some("de-CH"), &SiteRules::default());
     assert_eq!(served.language.as_deref(), Some("de"));
     let declared = format!("<html lang=\"fr\">{html}");
-    let page = extract::extract_served(&declared, &url(), Some("de"));
+    let page = extract::extract_served(&declared, &url(), Some("de"), &SiteRules::default());
     assert_eq!(page.language.as_deref(), Some("fr"));
 }
 

@@ -55,15 +55,30 @@ impl Extracted {
 
 /// Extracts an article from decoded HTML fetched from `page_url`.
 pub fn extract(html: &str, page_url: &Url) -> Extracted {
-    extract_served(html, page_url, None)
+    extract_served(html, page_url, None, &SiteRules::default())
 }
 
-/// [`extract`] for a page served with a `Content-Language` header: the header
-/// names the language when the markup does not, before detection is tried.
-pub fn extract_served(html: &str, page_url: &Url, content_language: Option<&str>) -> Extracted {
-    let document = Html::parse_document(&guard::prepare(html, guard::Attributes::Prune));
-    let hint = content_language.and_then(primary_language);
-    from_document(&document, page_url, &blocks::Overrides::default(), hint)
+/// [`extract`] for a fetched page: with the site's rule from `rules` applied
+/// (see [`rules`]) and the served `Content-Language` header, which names the
+/// language when the markup does not, before detection is tried.
+pub fn extract_served(
+    html: &str,
+    page_url: &Url,
+    content_language: Option<&str>,
+    rules: &SiteRules,
+) -> Extracted {
+    let rule = rules.for_url(page_url);
+    // User selectors may test any attribute: keep them all for a ruled site.
+    let attributes = match rule {
+        Some(_) => guard::Attributes::KeepAll,
+        None => guard::Attributes::Prune,
+    };
+    let document = Html::parse_document(&guard::prepare(html, attributes));
+    let overrides = rule
+        .map(|r| rules::overrides(&document, r))
+        .unwrap_or_default();
+    let served_language = content_language.and_then(primary_language);
+    from_document(&document, page_url, &overrides, served_language)
 }
 
 /// Extraction from a parsed page, with site rules already resolved to elements

@@ -15,7 +15,7 @@ use scraper::{Html, Selector};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Extracted, blocks, extract, from_document, guard};
+use super::{Extracted, blocks, extract_served};
 
 /// All per-site rules (the `[extract]` table of the config).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -83,27 +83,27 @@ fn host_matches(host: &str, rule_host: &str) -> bool {
             .is_some_and(|prefix| prefix.ends_with('.'))
 }
 
-/// [`extract`], with the site's rule applied when `rules` has one for `page_url`.
-/// Selectors that do not parse are ignored here (see [`SiteRules::validate`]).
+/// [`extract`](super::extract), with the site's rule applied when `rules`
+/// has one for `page_url`. Selectors that do not parse are ignored here (see
+/// [`SiteRules::validate`]).
 pub fn extract_with_rules(html: &str, page_url: &Url, rules: &SiteRules) -> Extracted {
-    let Some(rule) = rules.for_url(page_url) else {
-        return extract(html, page_url);
-    };
-    // User selectors may test any attribute: keep them all.
-    let document = Html::parse_document(&guard::prepare(html, guard::Attributes::KeepAll));
-    let overrides = blocks::Overrides {
+    extract_served(html, page_url, None, rules)
+}
+
+/// A rule's selectors resolved to the elements of a parsed page.
+pub(super) fn overrides(document: &Html, rule: &SiteRule) -> blocks::Overrides {
+    blocks::Overrides {
         body: rule
             .body
             .iter()
-            .flat_map(|css| matches(&document, css))
+            .flat_map(|css| matches(document, css))
             .collect(),
         dropped: rule
             .drop
             .iter()
-            .flat_map(|css| matches(&document, css))
+            .flat_map(|css| matches(document, css))
             .collect::<HashSet<_>>(),
-    };
-    from_document(&document, page_url, &overrides, None)
+    }
 }
 
 fn matches(document: &Html, css: &str) -> Vec<ego_tree::NodeId> {
