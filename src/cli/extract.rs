@@ -38,6 +38,10 @@ struct JsonPage<'a> {
     title: Option<&'a str>,
     canonical: Option<&'a str>,
     language: Option<&'a str>,
+    byline: Option<&'a str>,
+    published: Option<&'a str>,
+    modified: Option<&'a str>,
+    lead_image: Option<&'a str>,
     body: String,
 }
 
@@ -84,6 +88,10 @@ pub(super) fn run(args: &ExtractArgs) -> anyhow::Result<()> {
                     title: page.title.as_deref(),
                     canonical: page.canonical.as_ref().map(Url::as_str),
                     language: page.language.as_deref(),
+                    byline: page.byline.as_deref(),
+                    published: page.published.as_deref(),
+                    modified: page.modified.as_deref(),
+                    lead_image: page.lead_image.as_ref().map(Url::as_str),
                     body: page.body(),
                 };
                 serde_json::to_string(&json)? + "\n"

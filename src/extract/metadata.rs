@@ -1,35 +1,108 @@
-//! Page metadata: title (site-name suffix removed), canonical URL and language.
+//! Page metadata: title (site-name suffix removed), byline, published and
+//! modified times, canonical URL, language and lead image — from JSON-LD first,
+//! then Open Graph / `article:*` meta tags, then the visible markup.
 
-use scraper::{Html, Selector};
+use std::collections::HashMap;
+
+use scraper::{ElementRef, Html};
 use url::Url;
 
+use super::jsonld::{self, ArticleLd};
 use crate::canonical;
 
 pub(super) struct Metadata {
     pub title: Option<String>,
+    pub byline: Option<String>,
+    pub published: Option<String>,
+    pub modified: Option<String>,
     pub canonical: Option<Url>,
     pub language: Option<String>,
+    pub lead_image: Option<Url>,
+    /// The JSON-LD `articleBody`, if the page has one.
+    pub ld_body: Option<String>,
 }
 
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).expect("static selectors are valid")
+/// The elements metadata is read from, gathered in one pass over the tree.
+#[derive(Default)]
+struct Tags<'a> {
+    /// `<meta>` content by lower-cased property, name, itemprop or http-equiv (first wins).
+    metas: HashMap<String, &'a str>,
+    canonical: Option<&'a str>,
+    lang: Option<&'a str>,
+    time: Option<&'a str>,
+    h1: Option<ElementRef<'a>>,
+    title: Option<ElementRef<'a>>,
+    author: Option<ElementRef<'a>>,
+    ld_scripts: Vec<ElementRef<'a>>,
 }
 
-fn first_attr(document: &Html, css: &str, attr: &str) -> Option<String> {
-    let sel = selector(css);
-    document
-        .select(&sel)
-        .filter_map(|e| e.value().attr(attr))
-        .map(collapse_whitespace)
-        .find(|v| !v.is_empty())
+impl<'a> Tags<'a> {
+    fn gather(document: &'a Html) -> Self {
+        let mut tags = Tags::default();
+        for node in document.tree.nodes() {
+            if let Some(element) = ElementRef::wrap(node) {
+                tags.see(element);
+            }
+        }
+        tags
+    }
+
+    fn see(&mut self, element: ElementRef<'a>) {
+        let e = element.value();
+        match e.name() {
+            "meta" => self.see_meta(e),
+            "link"
+                if e.attr("rel").is_some_and(|r| {
+                    r.split_whitespace()
+                        .any(|w| w.eq_ignore_ascii_case("canonical"))
+                }) =>
+            {
+                self.canonical = self.canonical.or(e.attr("href"));
+            }
+            "html" => self.lang = self.lang.or(e.attr("lang")),
+            "time" => self.time = self.time.or(e.attr("datetime")),
+            "script"
+                if e.attr("type")
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+            {
+                self.ld_scripts.push(element);
+            }
+            "h1" => self.h1 = self.h1.or(Some(element)),
+            "title" => self.title = self.title.or(Some(element)),
+            _ if self.author.is_none() && is_author_element(e) => self.author = Some(element),
+            _ => {}
+        }
+    }
+
+    fn see_meta(&mut self, e: &'a scraper::node::Element) {
+        let Some(content) = e.attr("content").filter(|c| !c.trim().is_empty()) else {
+            return;
+        };
+        for key in ["property", "name", "itemprop", "http-equiv"] {
+            if let Some(k) = e.attr(key) {
+                self.metas.entry(k.to_ascii_lowercase()).or_insert(content);
+            }
+        }
+    }
+
+    /// The first of `keys` that a meta tag has, whitespace collapsed.
+    fn meta(&self, keys: &[&str]) -> Option<String> {
+        keys.iter()
+            .find_map(|k| self.metas.get(*k))
+            .map(|v| collapse_whitespace(v))
+    }
 }
 
-fn first_text(document: &Html, css: &str) -> Option<String> {
-    let sel = selector(css);
-    document
-        .select(&sel)
-        .map(|e| collapse_whitespace(&e.text().collect::<String>()))
-        .find(|t| !t.is_empty())
+fn is_author_element(e: &scraper::node::Element) -> bool {
+    e.attr("rel") == Some("author")
+        || e.attr("itemprop") == Some("author")
+        || e.classes()
+            .any(|c| c.eq_ignore_ascii_case("byline") || c.eq_ignore_ascii_case("author"))
+}
+
+fn text_of(element: Option<ElementRef<'_>>) -> Option<String> {
+    let text = collapse_whitespace(&element?.text().collect::<String>());
+    (!text.is_empty()).then_some(text)
 }
 
 /// Collapses runs of whitespace to single spaces and trims.
@@ -38,24 +111,61 @@ pub(super) fn collapse_whitespace(text: &str) -> String {
 }
 
 pub(super) fn read(document: &Html, page_url: &Url) -> Metadata {
-    let site_name = first_attr(document, r#"meta[property="og:site_name"]"#, "content");
-    let title = first_attr(
-        document,
-        r#"meta[property="og:title"], meta[name="twitter:title"]"#,
-        "content",
-    )
-    .or_else(|| first_text(document, "h1"))
-    .or_else(|| first_text(document, "title"))
-    .map(|t| strip_site_name(&t, site_name.as_deref()));
-    let canonical = first_attr(document, r#"link[rel~="canonical"]"#, "href")
-        .or_else(|| first_attr(document, r#"meta[property="og:url"]"#, "content"))
+    let tags = Tags::gather(document);
+    let ld = jsonld::read(tags.ld_scripts.iter().copied());
+    let ld = &ld;
+    let site_name = tags.meta(&["og:site_name"]);
+    let title = tags
+        .meta(&["og:title", "twitter:title"])
+        .or_else(|| ld.headline.clone())
+        .or_else(|| text_of(tags.h1))
+        .or_else(|| text_of(tags.title))
+        .map(|t| strip_site_name(&t, site_name.as_deref()));
+    let canonical = tags
+        .canonical
+        .map(str::to_string)
+        .or_else(|| tags.meta(&["og:url"]))
         .and_then(|href| canonical::resolve(page_url, &href).ok());
-    let language = first_attr(document, "html[lang]", "lang").and_then(|l| primary_language(&l));
     Metadata {
         title,
+        byline: byline(&tags, ld),
+        published: ld.published.clone().or_else(|| {
+            tags.meta(&["article:published_time", "datepublished", "pubdate", "date"])
+                .or_else(|| tags.time.map(collapse_whitespace))
+        }),
+        modified: ld
+            .modified
+            .clone()
+            .or_else(|| tags.meta(&["article:modified_time", "og:updated_time", "datemodified"])),
         canonical,
-        language,
+        language: declared_language(&tags),
+        lead_image: ld
+            .image
+            .clone()
+            .or_else(|| tags.meta(&["og:image", "twitter:image"]))
+            .and_then(|src| page_url.join(src.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https")),
+        ld_body: ld.body.clone(),
     }
+}
+
+/// Authors from JSON-LD, else the `author` meta tag, else a byline element.
+fn byline(tags: &Tags<'_>, ld: &ArticleLd) -> Option<String> {
+    if !ld.authors.is_empty() {
+        return Some(ld.authors.join(", "));
+    }
+    tags.meta(&["author", "article:author"])
+        .filter(|a| !a.starts_with("http"))
+        .or_else(|| text_of(tags.author))
+        .filter(|a| a.chars().count() <= 200)
+}
+
+/// `<html lang>`, else a `Content-Language` meta tag, as a primary subtag.
+fn declared_language(tags: &Tags<'_>) -> Option<String> {
+    tags.lang
+        .map(str::to_string)
+        .or_else(|| tags.meta(&["content-language"]))
+        .and_then(|l| primary_language(&l))
 }
 
 /// "ar-EG" → "ar"; anything that is not a plausible language tag gives `None`.
