@@ -18,4 +18,5 @@ pub mod feeds;
 pub mod fetch;
 pub mod schedule;
 pub mod store;
+pub mod topics;
 pub mod topology;

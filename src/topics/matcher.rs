@@ -1,0 +1,319 @@
+//! Precompiled concept terms of one language, and the scan that finds them in text.
+//!
+//! A term is one or more words; a word ending in `*` matches by prefix (on the
+//! normalised, unstemmed form), any other word by stem. Words of a term must be
+//! adjacent and in order, except across a `~N` marker: `обмен* ~3 пленн*`
+//! matches when the two sides stand within N words of each other, in either order.
+
+use std::collections::{HashMap, HashSet};
+
+use super::normalize::{Analyzer, Lang, words};
+
+/// Letters of a stem that are checked before running the stemmer on a word.
+const PREFIX_FILTER_CHARS: usize = 3;
+/// Shortest wildcard prefix accepted, in letters.
+const MIN_WILDCARD: usize = 3;
+/// Longest proximity window accepted, in words.
+const MAX_WINDOW: u32 = 50;
+
+/// Why a term could not be compiled.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TermError {
+    #[error("the term has no words")]
+    Empty,
+    #[error("wildcard `{0}` needs at least {MIN_WILDCARD} letters before the `*`")]
+    ShortWildcard(String),
+    #[error(
+        "`~` must be followed by a window of 1 to {MAX_WINDOW} words and stand between words, once"
+    )]
+    BadWindow,
+}
+
+/// One compiled term.
+struct Term {
+    concept: usize,
+    /// Pattern ids of the words before the `~N` marker (or all of them).
+    first: Vec<usize>,
+    /// Pattern ids after the marker, and the window.
+    near: Option<(Vec<usize>, u32)>,
+}
+
+/// The compiled terms of one language.
+pub struct Lexicon {
+    analyzer: Analyzer,
+    /// Stem → pattern id, for plain words.
+    exact: HashMap<String, usize>,
+    /// First letters of every plain-word stem, to skip stemming most words.
+    exact_heads: HashSet<String>,
+    /// Prefix → pattern id, for wildcard words.
+    prefixes: HashMap<String, usize>,
+    /// Shortest and longest wildcard prefix, in letters.
+    prefix_span: (usize, usize),
+    patterns: usize,
+    terms: Vec<Term>,
+    /// Pattern id → terms whose first word it is.
+    starts: HashMap<usize, Vec<usize>>,
+}
+
+/// Where concepts were found in one section (headline or paragraph): (concept, word index).
+pub type SectionHits = Vec<(usize, u32)>;
+
+impl Lexicon {
+    /// An empty lexicon for `lang`.
+    pub fn new(lang: Lang) -> Lexicon {
+        Lexicon {
+            analyzer: Analyzer::new(lang),
+            exact: HashMap::new(),
+            exact_heads: HashSet::new(),
+            prefixes: HashMap::new(),
+            prefix_span: (usize::MAX, 0),
+            patterns: 0,
+            terms: Vec::new(),
+            starts: HashMap::new(),
+        }
+    }
+
+    /// Compiles `term` as a term of `concept`.
+    pub fn add(&mut self, concept: usize, term: &str) -> Result<(), TermError> {
+        let (before, after) = split_window(term)?;
+        let first = self.compile_words(&before)?;
+        let near = match after {
+            Some((words, window)) => Some((self.compile_words(&words)?, window)),
+            None => None,
+        };
+        let id = self.terms.len();
+        if let Some(&head) = first.first() {
+            self.starts.entry(head).or_default().push(id);
+        }
+        self.terms.push(Term {
+            concept,
+            first,
+            near,
+        });
+        Ok(())
+    }
+
+    /// Compiles whitespace-separated term words; each is cut like text is
+    /// ("cease-fire" is two words), a trailing `*` applying to the last piece.
+    fn compile_words(&mut self, raw: &[&str]) -> Result<Vec<usize>, TermError> {
+        let mut ids = Vec::new();
+        for part in raw {
+            let wildcard = part.ends_with('*');
+            let pieces: Vec<&str> = words(part.trim_end_matches('*')).collect();
+            for (i, piece) in pieces.iter().enumerate() {
+                let last = i + 1 == pieces.len();
+                ids.push(self.pattern(piece, wildcard && last)?);
+            }
+        }
+        if ids.is_empty() {
+            return Err(TermError::Empty);
+        }
+        Ok(ids)
+    }
+
+    /// The pattern id of one term word, created on first use.
+    fn pattern(&mut self, word: &str, wildcard: bool) -> Result<usize, TermError> {
+        let form = self.analyzer.term_form(word);
+        if form.is_empty() {
+            return Err(TermError::Empty);
+        }
+        let next = self.patterns;
+        let id = if wildcard {
+            let letters = form.chars().count();
+            if letters < MIN_WILDCARD {
+                return Err(TermError::ShortWildcard(format!("{word}*")));
+            }
+            self.prefix_span = (
+                self.prefix_span.0.min(letters),
+                self.prefix_span.1.max(letters),
+            );
+            *self.prefixes.entry(form).or_insert(next)
+        } else {
+            let stem = self.analyzer.stem(&form);
+            self.exact_heads.insert(head(&stem));
+            *self.exact.entry(stem).or_insert(next)
+        };
+        self.patterns += usize::from(id == next);
+        Ok(id)
+    }
+
+    /// Finds the concepts mentioned in one section of text.
+    pub fn scan(&self, text: &str, scratch: &mut Vec<String>) -> SectionHits {
+        let mut hits: Vec<(u32, usize)> = Vec::new();
+        for (pos, word) in (0u32..).zip(words(text)) {
+            self.analyzer.forms(word, scratch);
+            for form in scratch.iter() {
+                self.word_patterns(form, |pattern| {
+                    if !hits.contains(&(pos, pattern)) {
+                        hits.push((pos, pattern));
+                    }
+                });
+            }
+        }
+        self.terms_in(&hits)
+    }
+
+    /// Calls `found` with every pattern that matches one form of a word.
+    fn word_patterns(&self, form: &str, mut found: impl FnMut(usize)) {
+        if self.exact_heads.contains(&head(form)) || form.chars().count() < PREFIX_FILTER_CHARS {
+            if let Some(&id) = self.exact.get(&self.analyzer.stem(form)) {
+                found(id);
+            }
+        }
+        let (shortest, longest) = self.prefix_span;
+        for (letters, (end, _)) in form
+            .char_indices()
+            .skip(1)
+            .chain([(form.len(), ' ')])
+            .enumerate()
+        {
+            let letters = letters + 1;
+            if letters > longest {
+                break;
+            }
+            if letters >= shortest {
+                if let Some(&id) = form.get(..end).and_then(|p| self.prefixes.get(p)) {
+                    found(id);
+                }
+            }
+        }
+    }
+
+    /// Turns word-level pattern hits into concept hits.
+    fn terms_in(&self, hits: &[(u32, usize)]) -> SectionHits {
+        let mut out: SectionHits = Vec::new();
+        for &(pos, pattern) in hits {
+            for &term_id in self.starts.get(&pattern).into_iter().flatten() {
+                let Some(term) = self.terms.get(term_id) else {
+                    continue;
+                };
+                if term_matches(term, pos, hits) && !out.contains(&(term.concept, pos)) {
+                    out.push((term.concept, pos));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn term_matches(term: &Term, pos: u32, hits: &[(u32, usize)]) -> bool {
+    if !phrase_at(&term.first, pos, hits) {
+        return false;
+    }
+    let Some((other, window)) = &term.near else {
+        return true;
+    };
+    let span = u32::try_from(term.first.len()).unwrap_or(u32::MAX);
+    let lo = pos.saturating_sub(*window);
+    let hi = pos.saturating_add(span).saturating_add(*window);
+    hits.iter().any(|&(p, pattern)| {
+        (lo..=hi).contains(&p) && other.first() == Some(&pattern) && phrase_at(other, p, hits)
+    })
+}
+
+/// Whether the patterns of `phrase` stand at consecutive positions from `pos`.
+fn phrase_at(phrase: &[usize], pos: u32, hits: &[(u32, usize)]) -> bool {
+    (0u32..)
+        .zip(phrase)
+        .all(|(offset, pattern)| hits.contains(&(pos.saturating_add(offset), *pattern)))
+}
+
+/// Splits a term at its `~N` marker into words before and (words after, N).
+#[allow(clippy::type_complexity)]
+fn split_window(term: &str) -> Result<(Vec<&str>, Option<(Vec<&str>, u32)>), TermError> {
+    let parts: Vec<&str> = term.split_whitespace().collect();
+    let markers: Vec<usize> = (0..parts.len())
+        .filter(|&i| parts.get(i).is_some_and(|p| p.starts_with('~')))
+        .collect();
+    match markers.as_slice() {
+        [] => Ok((parts, None)),
+        [i] if *i > 0 && *i + 1 < parts.len() => {
+            let window = parts
+                .get(*i)
+                .and_then(|m| m.trim_start_matches('~').parse::<u32>().ok())
+                .filter(|w| (1..=MAX_WINDOW).contains(w))
+                .ok_or(TermError::BadWindow)?;
+            let after = parts.get(*i + 1..).unwrap_or_default().to_vec();
+            let before = parts.get(..*i).unwrap_or_default().to_vec();
+            Ok((before, Some((after, window))))
+        }
+        _ => Err(TermError::BadWindow),
+    }
+}
+
+fn head(form: &str) -> String {
+    form.chars().take(PREFIX_FILTER_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lexicon(lang: Lang, terms: &[(usize, &str)]) -> Lexicon {
+        let mut lex = Lexicon::new(lang);
+        for (concept, term) in terms {
+            lex.add(*concept, term).unwrap();
+        }
+        lex
+    }
+
+    fn concepts(lex: &Lexicon, text: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = lex
+            .scan(text, &mut Vec::new())
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    #[test]
+    fn stems_and_wildcards_match_inflected_words() {
+        let lex = lexicon(Lang::Ru, &[(0, "переговор*"), (1, "Украина")]);
+        assert_eq!(
+            concepts(&lex, "Переговоры по Украине возобновятся"),
+            vec![0, 1]
+        );
+        assert_eq!(concepts(&lex, "Переговорщики прибыли"), vec![0]);
+        assert!(concepts(&lex, "Говорят о погоде").is_empty());
+    }
+
+    #[test]
+    fn phrases_need_adjacent_words_in_order() {
+        let lex = lexicon(Lang::En, &[(0, "peace talks")]);
+        assert_eq!(concepts(&lex, "New peace talks begin"), vec![0]);
+        assert!(concepts(&lex, "Talks on peace begin").is_empty());
+    }
+
+    #[test]
+    fn proximity_terms_match_within_the_window_in_either_order() {
+        let lex = lexicon(Lang::Ru, &[(0, "обмен* ~3 пленн*")]);
+        assert_eq!(
+            concepts(&lex, "Пленными стороны обменялись в пятницу"),
+            vec![0]
+        );
+        assert_eq!(concepts(&lex, "обмен телами погибших и пленными"), vec![0]);
+        assert!(concepts(&lex, "обмен мнениями о судьбе всех без исключения пленных").is_empty());
+    }
+
+    #[test]
+    fn arabic_terms_match_through_clitics() {
+        let lex = lexicon(Lang::Ar, &[(0, "مفاوضات"), (1, "أوكرانيا"), (2, "السلام")]);
+        assert_eq!(concepts(&lex, "بالمفاوضات وأوكرانيا للسلام"), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn bad_terms_are_errors() {
+        let mut lex = Lexicon::new(Lang::En);
+        assert_eq!(
+            lex.add(0, "ne*"),
+            Err(TermError::ShortWildcard("ne*".into()))
+        );
+        assert_eq!(lex.add(0, "  "), Err(TermError::Empty));
+        assert_eq!(lex.add(0, "a ~0 b"), Err(TermError::BadWindow));
+        assert_eq!(lex.add(0, "~3 b"), Err(TermError::BadWindow));
+        assert_eq!(lex.add(0, "a ~3 b ~2 c"), Err(TermError::BadWindow));
+        assert_eq!(lex.add(0, "!!!"), Err(TermError::Empty));
+    }
+}
