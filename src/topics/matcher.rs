@@ -9,10 +9,11 @@ use std::collections::{HashMap, HashSet};
 
 use super::normalize::{Analyzer, Lang, words};
 
-/// Letters of a stem that are checked before running the stemmer on a word.
+/// Leading letters of a word checked against the terms' before stemming it or
+/// looking up its prefixes (wildcards have at least this many letters).
 const PREFIX_FILTER_CHARS: usize = 3;
 /// Shortest wildcard prefix accepted, in letters.
-const MIN_WILDCARD: usize = 3;
+const MIN_WILDCARD: usize = PREFIX_FILTER_CHARS;
 /// Longest proximity window accepted, in words.
 const MAX_WINDOW: u32 = 50;
 
@@ -45,6 +46,8 @@ pub struct Lexicon {
     exact: HashMap<String, usize>,
     /// First letters of every plain-word stem, to skip stemming most words.
     exact_heads: HashSet<String>,
+    /// First letters of every wildcard prefix, to skip the prefix lookups for most words.
+    prefix_heads: HashSet<String>,
     /// Prefix → pattern id, for wildcard words.
     prefixes: HashMap<String, usize>,
     /// Shortest and longest wildcard prefix, in letters.
@@ -65,6 +68,7 @@ impl Lexicon {
             analyzer: Analyzer::new(lang),
             exact: HashMap::new(),
             exact_heads: HashSet::new(),
+            prefix_heads: HashSet::new(),
             prefixes: HashMap::new(),
             prefix_span: (usize::MAX, 0),
             patterns: 0,
@@ -127,10 +131,11 @@ impl Lexicon {
                 self.prefix_span.0.min(letters),
                 self.prefix_span.1.max(letters),
             );
+            self.prefix_heads.insert(head(&form).to_string());
             *self.prefixes.entry(form).or_insert(next)
         } else {
             let stem = self.analyzer.stem(&form);
-            self.exact_heads.insert(head(&stem));
+            self.exact_heads.insert(head(&stem).to_string());
             *self.exact.entry(stem).or_insert(next)
         };
         self.patterns += usize::from(id == next);
@@ -155,10 +160,14 @@ impl Lexicon {
 
     /// Calls `found` with every pattern that matches one form of a word.
     fn word_patterns(&self, form: &str, mut found: impl FnMut(usize)) {
-        if self.exact_heads.contains(&head(form)) || form.chars().count() < PREFIX_FILTER_CHARS {
+        let head = head(form);
+        if self.exact_heads.contains(head) || head.len() == form.len() {
             if let Some(&id) = self.exact.get(&self.analyzer.stem(form)) {
                 found(id);
             }
+        }
+        if !self.prefix_heads.contains(head) {
+            return;
         }
         let (shortest, longest) = self.prefix_span;
         for (letters, (end, _)) in form
@@ -241,8 +250,13 @@ fn split_window(term: &str) -> Result<(Vec<&str>, Option<(Vec<&str>, u32)>), Ter
     }
 }
 
-fn head(form: &str) -> String {
-    form.chars().take(PREFIX_FILTER_CHARS).collect()
+/// The first [`PREFIX_FILTER_CHARS`] letters of a form (all of a shorter one).
+fn head(form: &str) -> &str {
+    let end = form
+        .char_indices()
+        .nth(PREFIX_FILTER_CHARS)
+        .map_or(form.len(), |(i, _)| i);
+    form.get(..end).unwrap_or(form)
 }
 
 #[cfg(test)]
