@@ -161,10 +161,10 @@ impl Lexicon {
     /// Calls `found` with every pattern that matches one form of a word.
     fn word_patterns(&self, form: &str, mut found: impl FnMut(usize)) {
         let head = head(form);
-        if self.exact_heads.contains(head) || head.len() == form.len() {
-            if let Some(&id) = self.exact.get(&self.analyzer.stem(form)) {
-                found(id);
-            }
+        if (self.exact_heads.contains(head) || head.len() == form.len())
+            && let Some(&id) = self.exact.get(&self.analyzer.stem(form))
+        {
+            found(id);
         }
         if !self.prefix_heads.contains(head) {
             return;
@@ -180,10 +180,10 @@ impl Lexicon {
             if letters > longest {
                 break;
             }
-            if letters >= shortest {
-                if let Some(&id) = form.get(..end).and_then(|p| self.prefixes.get(p)) {
-                    found(id);
-                }
+            if letters >= shortest
+                && let Some(&id) = form.get(..end).and_then(|p| self.prefixes.get(p))
+            {
+                found(id);
             }
         }
     }
