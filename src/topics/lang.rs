@@ -89,9 +89,8 @@ fn cyrillic_language(counts: &ScriptCounts, declared: Option<Lang>) -> Lang {
 fn latin_language(sample: &str, declared: Option<Lang>) -> Lang {
     let mut scores = [(Lang::En, 0usize), (Lang::Fr, 0), (Lang::De, 0)];
     for word in words(sample) {
-        let lower = word.to_lowercase();
         for (lang, list) in [(0, EN_STOPWORDS), (1, FR_STOPWORDS), (2, DE_STOPWORDS)] {
-            if list.contains(&lower.as_str()) {
+            if list.iter().any(|stop| stop.eq_ignore_ascii_case(word)) {
                 scores[lang].1 += 1;
             }
         }

@@ -5,7 +5,7 @@
 //! adjacent and in order, except across a `~N` marker: `обмен* ~3 пленн*`
 //! matches when the two sides stand within N words of each other, in either order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::normalize::{Analyzer, Lang, words};
 
@@ -30,6 +30,18 @@ pub enum TermError {
     BadWindow,
 }
 
+/// Plain-word stems and wildcard prefixes that share their first letters.
+#[derive(Default)]
+struct HeadGroup {
+    exact: Vec<(String, usize)>,
+    prefixes: Vec<(String, usize)>,
+}
+
+enum Kind {
+    Exact,
+    Prefix,
+}
+
 /// One compiled term.
 struct Term {
     concept: usize,
@@ -42,16 +54,10 @@ struct Term {
 /// The compiled terms of one language.
 pub struct Lexicon {
     analyzer: Analyzer,
-    /// Stem → pattern id, for plain words.
-    exact: HashMap<String, usize>,
-    /// First letters of every plain-word stem, to skip stemming most words.
-    exact_heads: HashSet<String>,
-    /// First letters of every wildcard prefix, to skip the prefix lookups for most words.
-    prefix_heads: HashSet<String>,
-    /// Prefix → pattern id, for wildcard words.
-    prefixes: HashMap<String, usize>,
-    /// Shortest and longest wildcard prefix, in letters.
-    prefix_span: (usize, usize),
+    /// Patterns grouped by their first letters, so a word costs one lookup.
+    groups: HashMap<String, HeadGroup>,
+    /// Plain-word stems shorter than a head ("рф", "ес").
+    short_stems: Vec<(String, usize)>,
     patterns: usize,
     terms: Vec<Term>,
     /// Pattern id → terms whose first word it is.
@@ -66,11 +72,8 @@ impl Lexicon {
     pub fn new(lang: Lang) -> Lexicon {
         Lexicon {
             analyzer: Analyzer::new(lang),
-            exact: HashMap::new(),
-            exact_heads: HashSet::new(),
-            prefix_heads: HashSet::new(),
-            prefixes: HashMap::new(),
-            prefix_span: (usize::MAX, 0),
+            groups: HashMap::new(),
+            short_stems: Vec::new(),
             patterns: 0,
             terms: Vec::new(),
             starts: HashMap::new(),
@@ -122,21 +125,30 @@ impl Lexicon {
             return Err(TermError::Empty);
         }
         let next = self.patterns;
-        let id = if wildcard {
-            let letters = form.chars().count();
-            if letters < MIN_WILDCARD {
+        let (key, list) = if wildcard {
+            if form.chars().count() < MIN_WILDCARD {
                 return Err(TermError::ShortWildcard(format!("{word}*")));
             }
-            self.prefix_span = (
-                self.prefix_span.0.min(letters),
-                self.prefix_span.1.max(letters),
-            );
-            self.prefix_heads.insert(head(&form).to_string());
-            *self.prefixes.entry(form).or_insert(next)
+            (form, Kind::Prefix)
         } else {
-            let stem = self.analyzer.stem(&form);
-            self.exact_heads.insert(head(&stem).to_string());
-            *self.exact.entry(stem).or_insert(next)
+            (self.analyzer.stem(&form), Kind::Exact)
+        };
+        let entries = match list {
+            Kind::Exact if key.chars().count() < PREFIX_FILTER_CHARS => &mut self.short_stems,
+            kind => {
+                let group = self.groups.entry(head(&key).to_string()).or_default();
+                match kind {
+                    Kind::Prefix => &mut group.prefixes,
+                    Kind::Exact => &mut group.exact,
+                }
+            }
+        };
+        let id = match entries.iter().find(|(k, _)| *k == key) {
+            Some((_, id)) => *id,
+            None => {
+                entries.push((key, next));
+                next
+            }
         };
         self.patterns += usize::from(id == next);
         Ok(id)
@@ -160,30 +172,24 @@ impl Lexicon {
 
     /// Calls `found` with every pattern that matches one form of a word.
     fn word_patterns(&self, form: &str, mut found: impl FnMut(usize)) {
-        let head = head(form);
-        if (self.exact_heads.contains(head) || head.len() == form.len())
-            && let Some(&id) = self.exact.get(&self.analyzer.stem(form))
-        {
-            found(id);
-        }
-        if !self.prefix_heads.contains(head) {
-            return;
-        }
-        let (shortest, longest) = self.prefix_span;
-        for (letters, (end, _)) in form
-            .char_indices()
-            .skip(1)
-            .chain([(form.len(), ' ')])
-            .enumerate()
-        {
-            let letters = letters + 1;
-            if letters > longest {
-                break;
+        let group = self.groups.get(head(form));
+        for (prefix, id) in group.into_iter().flat_map(|g| &g.prefixes) {
+            if form.starts_with(prefix.as_str()) {
+                found(*id);
             }
-            if letters >= shortest
-                && let Some(&id) = form.get(..end).and_then(|p| self.prefixes.get(p))
+        }
+        let mut stem: Option<String> = None;
+        for (key, id) in group.into_iter().flat_map(|g| &g.exact) {
+            if *stem.get_or_insert_with(|| self.analyzer.stem(form)) == *key {
+                found(*id);
+            }
+        }
+        // Stems shorter than a head: a word can only reduce to one it starts with.
+        for (key, id) in &self.short_stems {
+            if form.starts_with(key.as_str())
+                && *stem.get_or_insert_with(|| self.analyzer.stem(form)) == *key
             {
-                found(id);
+                found(*id);
             }
         }
     }

@@ -358,3 +358,54 @@ impl Scores for Weighted<'_> {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOML: &str = r#"
+        [[topic]]
+        id = "t"
+        headline_weight = 3
+        match = "a >= 1"
+
+        [concepts.a]
+        en = ["alpha"]
+
+        [concepts.b]
+        en = ["beta"]
+    "#;
+
+    fn scores(title: &str, body: &str) -> (i64, i64, i64) {
+        let set = TopicSet::from_toml(TOML, "t.toml").unwrap();
+        let lexicon = &set.lexicons[Lang::En.index()];
+        let doc = Document {
+            title,
+            body,
+            language: Some("en"),
+        };
+        let hits = DocHits::scan(lexicon, &doc, set.concept_names.len());
+        let weighted = Weighted {
+            hits: &hits,
+            headline_weight: 3,
+        };
+        (
+            weighted.concept(0),
+            weighted.concept(1),
+            weighted.near(0, 1, 2),
+        )
+    }
+
+    #[test]
+    fn headline_counts_its_weight_and_paragraphs_count_once_each() {
+        assert_eq!(scores("alpha", "alpha alpha\n\nalpha\nbeta").0, 3 + 2);
+        assert_eq!(scores("none", "beta\nbeta").1, 2);
+    }
+
+    #[test]
+    fn near_counts_sections_with_both_within_the_window() {
+        assert_eq!(scores("alpha and beta", "").2, 3);
+        assert_eq!(scores("x", "alpha x beta\nalpha x y z beta").2, 1);
+        assert_eq!(scores("x", "beta alpha\nalpha y beta").2, 2);
+    }
+}

@@ -199,6 +199,20 @@ fn is_arabic_mark(c: char) -> bool {
 /// and the English possessive.
 fn normalize_general(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
+    if word.is_ascii() {
+        out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        fold_into(word, &mut out);
+    }
+    if out.ends_with("'s") {
+        out.truncate(out.len() - 2);
+    }
+    out.retain(|c| !is_apostrophe(c));
+    out
+}
+
+/// Lower-cases `word` into `out`, folding Latin diacritics, ё and apostrophes.
+fn fold_into(word: &str, out: &mut String) {
     for c in word.chars().flat_map(char::to_lowercase) {
         match c {
             'ё' => out.push('е'),
@@ -208,8 +222,6 @@ fn normalize_general(word: &str) -> String {
             c => out.extend(c.to_string().nfd().filter(|m| !is_combining_mark(*m))),
         }
     }
-    let trimmed = out.strip_suffix("'s").unwrap_or(&out);
-    trimmed.chars().filter(|c| !is_apostrophe(*c)).collect()
 }
 
 fn is_latin(c: char) -> bool {
