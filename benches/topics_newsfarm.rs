@@ -195,7 +195,7 @@ fn report(topics: &TopicSet, pages: &[Page]) {
     let mut overall = Counts::default();
     let mut by_lang: BTreeMap<&str, Counts> = BTreeMap::new();
     let mut fp_by_topic: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut elapsed = Duration::ZERO;
+    let mut elapsed: BTreeMap<&str, (Duration, u32)> = BTreeMap::new();
     for page in pages {
         let doc = Document {
             title: &page.title,
@@ -204,7 +204,9 @@ fn report(topics: &TopicSet, pages: &[Page]) {
         };
         let started = Instant::now();
         let verdicts = topics.evaluate(&doc);
-        elapsed += started.elapsed();
+        let time = elapsed.entry(&page.language).or_default();
+        time.0 += started.elapsed();
+        time.1 += 1;
         let verdict = verdicts.iter().find(|v| v.detail.topic == TARGET);
         let predicted = verdict.is_some_and(|v| v.matched);
         let truth = page.topic == TARGET;
@@ -240,8 +242,19 @@ fn report(topics: &TopicSet, pages: &[Page]) {
         println!("{}", counts.line(lang));
     }
     println!("false positives by true topic: {fp_by_topic:?}");
-    let mean = elapsed.as_secs_f64() * 1e6 / pages.len().max(1) as f64;
-    println!("mean evaluate() time {mean:.1} µs per article");
+    let (total, count) = elapsed
+        .values()
+        .fold((Duration::ZERO, 0), |(t, n), (dt, dn)| (t + *dt, n + dn));
+    let mean = |t: Duration, n: u32| t.as_secs_f64() * 1e6 / f64::from(n.max(1));
+    let per_lang: Vec<String> = elapsed
+        .iter()
+        .map(|(lang, (t, n))| format!("{lang} {:.1}", mean(*t, *n)))
+        .collect();
+    println!(
+        "mean evaluate() time {:.1} µs per article ({})",
+        mean(total, count),
+        per_lang.join(", ")
+    );
 }
 
 fn main() -> Result<()> {

@@ -7,7 +7,7 @@
 use super::normalize::{Lang, words};
 
 /// How much text is inspected, in characters.
-const SAMPLE_CHARS: usize = 3000;
+const SAMPLE_CHARS: usize = 1500;
 
 const EN_STOPWORDS: &[&str] = &[
     "the", "and", "of", "to", "in", "is", "that", "said", "with", "for", "on", "was",
