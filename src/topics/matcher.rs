@@ -37,6 +37,7 @@ struct HeadGroup {
     prefixes: Vec<(String, usize)>,
 }
 
+/// Whether a term word matches by stem or by prefix.
 enum Kind {
     Exact,
     Prefix,
@@ -58,6 +59,7 @@ pub struct Lexicon {
     groups: HashMap<String, HeadGroup>,
     /// Plain-word stems shorter than a head ("рф", "ес").
     short_stems: Vec<(String, usize)>,
+    /// How many distinct patterns there are (the next pattern id).
     patterns: usize,
     terms: Vec<Term>,
     /// Pattern id → terms whose first word it is.
