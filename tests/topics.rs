@@ -246,7 +246,7 @@ fn mistakes_in_topics_files_are_named() {
 #[test]
 fn hostile_text_gives_no_topics_and_no_panic() {
     let topics = shipped();
-    let long = "переговоры ".repeat(5_000);
+    let long = "Россия обменялась пленными с Украиной на переговорах ".repeat(4_000);
     let binary: String = (0u32..5000).filter_map(char::from_u32).collect();
     for (title, body) in [
         ("", ""),

@@ -66,7 +66,8 @@ pub struct Lexicon {
     starts: HashMap<usize, Vec<usize>>,
 }
 
-/// Where concepts were found in one section (headline or paragraph): (concept, word index).
+/// Where concepts were found in one section (headline or paragraph):
+/// (concept, word index), ordered by word index.
 pub type SectionHits = Vec<(usize, u32)>;
 
 impl Lexicon {
@@ -163,7 +164,7 @@ impl Lexicon {
             self.analyzer.forms(word, scratch);
             for form in scratch.iter() {
                 self.word_patterns(form, |pattern| {
-                    if !hits.contains(&(pos, pattern)) {
+                    if !at(&hits, pos).contains(&(pos, pattern)) {
                         hits.push((pos, pattern));
                     }
                 });
@@ -204,7 +205,8 @@ impl Lexicon {
                 let Some(term) = self.terms.get(term_id) else {
                     continue;
                 };
-                if term_matches(term, pos, hits) && !out.contains(&(term.concept, pos)) {
+                let seen = out.iter().rev().take_while(|(_, p)| *p == pos);
+                if !seen.clone().any(|(c, _)| *c == term.concept) && term_matches(term, pos, hits) {
                     out.push((term.concept, pos));
                 }
             }
@@ -223,16 +225,27 @@ fn term_matches(term: &Term, pos: u32, hits: &[(u32, usize)]) -> bool {
     let span = u32::try_from(term.first.len()).unwrap_or(u32::MAX);
     let lo = pos.saturating_sub(*window);
     let hi = pos.saturating_add(span).saturating_add(*window);
-    hits.iter().any(|&(p, pattern)| {
-        (lo..=hi).contains(&p) && other.first() == Some(&pattern) && phrase_at(other, p, hits)
-    })
+    let from = hits.partition_point(|(p, _)| *p < lo);
+    let to = hits.partition_point(|(p, _)| *p <= hi);
+    hits.get(from..to)
+        .unwrap_or_default()
+        .iter()
+        .any(|&(p, pattern)| other.first() == Some(&pattern) && phrase_at(other, p, hits))
+}
+
+/// The hits at word `pos`, in a list ordered by position.
+fn at(hits: &[(u32, usize)], pos: u32) -> &[(u32, usize)] {
+    let from = hits.partition_point(|(p, _)| *p < pos);
+    let to = hits.partition_point(|(p, _)| *p <= pos);
+    hits.get(from..to).unwrap_or_default()
 }
 
 /// Whether the patterns of `phrase` stand at consecutive positions from `pos`.
 fn phrase_at(phrase: &[usize], pos: u32, hits: &[(u32, usize)]) -> bool {
-    (0u32..)
-        .zip(phrase)
-        .all(|(offset, pattern)| hits.contains(&(pos.saturating_add(offset), *pattern)))
+    (0u32..).zip(phrase).all(|(offset, pattern)| {
+        let p = pos.saturating_add(offset);
+        at(hits, p).contains(&(p, *pattern))
+    })
 }
 
 /// Splits a term at its `~N` marker into words before and (words after, N).

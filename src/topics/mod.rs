@@ -346,17 +346,30 @@ impl Scores for Weighted<'_> {
             .sections
             .iter()
             .enumerate()
-            .filter(|(_, hits)| {
-                hits.iter().any(|&(ca, pa)| {
-                    ca == a
-                        && hits
-                            .iter()
-                            .any(|&(cb, pb)| cb == b && pa.abs_diff(pb) <= window)
-                })
-            })
+            .filter(|(_, hits)| within(hits, a, b, window))
             .map(|(index, _)| self.section_score(index))
             .sum()
     }
+}
+
+/// Whether concepts `a` and `b` occur within `window` words in one section's
+/// hits (ordered by position): one pass, remembering the last position of each.
+fn within(hits: &SectionHits, a: usize, b: usize, window: u32) -> bool {
+    let (mut last_a, mut last_b): (Option<u32>, Option<u32>) = (None, None);
+    for &(concept, pos) in hits {
+        if concept == a {
+            last_a = Some(pos);
+        }
+        if concept == b {
+            last_b = Some(pos);
+        }
+        if let (Some(pa), Some(pb)) = (last_a, last_b)
+            && pa.abs_diff(pb) <= window
+        {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
