@@ -248,6 +248,9 @@ fn normalize_arabic(word: &str) -> String {
 /// optional conjunction (و ف), an optional preposition (ب ل ك) and an optional
 /// article (ال, or the لل of ل + ال), keeping at least [`AR_MIN_STEM`] letters.
 fn arabic_clitic_forms(word: &str, out: &mut Vec<String>) {
+    if !word.starts_with(['و', 'ف', 'ب', 'ل', 'ك', 'ا']) {
+        return;
+    }
     let mut stage: Vec<&str> = vec![word];
     for set in [&["و", "ف"][..], &["ب", "ل", "ك"][..]] {
         let stripped: Vec<&str> = stage.iter().filter_map(|w| strip_one(w, set)).collect();
