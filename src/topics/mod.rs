@@ -33,7 +33,8 @@ use thiserror::Error;
 
 use config::{ConceptDef, TopicDef, TopicsFile};
 use expr::{Expr, ExprError, Scores};
-use matcher::{Lexicon, SectionHits, TermError};
+pub use matcher::TermError;
+use matcher::{Lexicon, SectionHits};
 use normalize::Lang;
 
 /// An error in a topics file; every variant names the file.
