@@ -22,4 +22,5 @@ pub mod fetch;
 pub mod metrics;
 pub mod schedule;
 pub mod store;
+pub mod topics;
 pub mod topology;
