@@ -1,0 +1,171 @@
+//! Frozen, versioned fingerprints of an article version's normalised body: a 64-bit
+//! SimHash, a MinHash signature over word 5-shingles and a sample of number tokens.
+//!
+//! Fingerprints are persisted: any change to normalisation, shingling, hashing or
+//! the seeds below must bump [`FINGERPRINT_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use super::normalize::{is_number, paragraph_words};
+
+/// Version of the fingerprint functions; stored with every fingerprint.
+pub const FINGERPRINT_VERSION: u32 = 1;
+/// Words per shingle.
+pub const SHINGLE_WORDS: usize = 5;
+/// MinHash signature length (independent hash functions).
+pub const MINHASH_LEN: usize = 64;
+/// Most number tokens kept (the ones with the smallest hashes, a consistent sample).
+pub const MAX_NUMBERS: usize = 24;
+
+const SHINGLE_SEED: u64 = 0x7265_646c_696e_6531;
+const NUMBER_SEED: u64 = 0x7265_646c_696e_6532;
+const MINHASH_SEEDS: [u64; MINHASH_LEN] = minhash_seeds();
+
+/// The fingerprint of one article version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// [`FINGERPRINT_VERSION`] of the functions that made it.
+    pub version: u32,
+    /// 64-bit SimHash of the shingles.
+    pub simhash: u64,
+    /// Minimum of each of [`MINHASH_LEN`] hash functions over the shingles (empty for no text).
+    pub minhash: Vec<u32>,
+    /// Number of distinct shingles.
+    pub shingles: u32,
+    /// Sorted hashes of the distinct number tokens (at most [`MAX_NUMBERS`], smallest first).
+    pub numbers: Vec<u32>,
+    /// Distinct number tokens in the text (may exceed `numbers.len()`).
+    pub number_count: u32,
+}
+
+/// Fingerprint an article version. The body is split into paragraphs on line breaks;
+/// the title is only used when the body has no words (headlines are rewritten by
+/// republishers). `language` is accepted for future per-language rules and unused in
+/// version 1: every rule applies to every script.
+pub fn fingerprint(title: &str, body: &str, language: Option<&str>) -> Fingerprint {
+    let _ = language;
+    let paragraphs: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut words = paragraph_words(&paragraphs);
+    if words.is_empty() {
+        words = paragraph_words(&[title]);
+    }
+    let shingles = shingle_hashes(&words);
+    let (numbers, number_count) = number_hashes(&words);
+    Fingerprint {
+        version: FINGERPRINT_VERSION,
+        simhash: simhash(&shingles),
+        minhash: minhash(&shingles),
+        shingles: u32::try_from(shingles.len()).unwrap_or(u32::MAX),
+        numbers,
+        number_count,
+    }
+}
+
+/// Distinct, sorted hashes of each paragraph's word 5-shingles (a shorter
+/// paragraph is one shingle).
+fn shingle_hashes(paragraphs: &[Vec<String>]) -> Vec<u64> {
+    let mut out: Vec<u64> = paragraphs
+        .iter()
+        .flat_map(|w| {
+            let n = SHINGLE_WORDS.min(w.len());
+            w.windows(n).map(|s| xxh3_64_with_seed(s.join(" ").as_bytes(), SHINGLE_SEED))
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn number_hashes(paragraphs: &[Vec<String>]) -> (Vec<u32>, u32) {
+    let mut out: Vec<u32> = paragraphs
+        .iter()
+        .flatten()
+        .filter(|w| is_number(w))
+        .map(|w| low32(xxh3_64_with_seed(w.as_bytes(), NUMBER_SEED)))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    out.truncate(MAX_NUMBERS);
+    (out, count)
+}
+
+fn simhash(shingles: &[u64]) -> u64 {
+    let mut votes = [0i32; 64];
+    for h in shingles {
+        for (bit, v) in votes.iter_mut().enumerate() {
+            *v += if h >> bit & 1 == 1 { 1 } else { -1 };
+        }
+    }
+    votes.iter().enumerate().filter(|(_, v)| **v > 0).fold(0, |acc, (bit, _)| acc | 1 << bit)
+}
+
+fn minhash(shingles: &[u64]) -> Vec<u32> {
+    if shingles.is_empty() {
+        return Vec::new();
+    }
+    let mut mins = [u32::MAX; MINHASH_LEN];
+    for &h in shingles {
+        for (m, seed) in mins.iter_mut().zip(MINHASH_SEEDS) {
+            *m = (*m).min(low32(mix(h ^ seed)));
+        }
+    }
+    mins.to_vec()
+}
+
+/// The murmur3 64-bit finaliser: a fixed bijective mixer.
+const fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+const fn low32(x: u64) -> u32 {
+    (x & 0xffff_ffff) as u32
+}
+
+const fn minhash_seeds() -> [u64; MINHASH_LEN] {
+    let mut seeds = [0u64; MINHASH_LEN];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut i = 0;
+    while i < MINHASH_LEN {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        seeds[i] = mix(state);
+        i += 1;
+    }
+    seeds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_values_do_not_drift() {
+        let fp = fingerprint("", "KYIV (Reuters) - Talks resumed in Riyadh on Monday after 12 days.", None);
+        assert_eq!(fp.version, 1);
+        assert_eq!(fp.shingles, 5);
+        assert_eq!(fp.number_count, 1);
+        assert_eq!(fp.simhash, 0x15ff_e626_6dc2_f819);
+        assert_eq!(fp.minhash[..3], [1_337_220_730, 1_709_697_256, 185_916_323]);
+        assert_eq!(fp.numbers, vec![3_008_919_389]);
+    }
+
+    #[test]
+    fn empty_text_gives_an_empty_signature() {
+        let fp = fingerprint("", "", Some("en"));
+        assert!(fp.minhash.is_empty());
+        assert_eq!(fp.shingles, 0);
+    }
+
+    #[test]
+    fn title_is_used_only_without_a_body() {
+        let a = fingerprint("One headline here", "Same body text for both of them.", None);
+        let b = fingerprint("Other headline", "Same body text for both of them.", None);
+        assert_eq!(a, b);
+        assert_ne!(fingerprint("One headline", "", None), fingerprint("Other", "", None));
+    }
+}
