@@ -1,9 +1,9 @@
 //! Stories: clusters of articles that are copies of one another, updated
 //! incrementally as articles arrive and change.
 //!
-//! An article joins the cluster holding most of its confirmed copies (its current
-//! cluster wins while any member still confirms it); an article whose text no
-//! longer matches its cluster leaves it for a cluster of its own. Clusters never
+//! An article joins the cluster holding most of its confirmed copies; after its
+//! text changes it stays while any member still confirms it under the looser
+//! [`is_still_copy`] rule, and otherwise leaves (for another story or its own). Clusters never
 //! merge, so sibling stories cannot be chained together by one ambiguous article.
 //! Persistence: one [`StoredFingerprint`] per article, rebuilt with [`Clusters::load`].
 
@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::confirm::is_copy;
+use super::confirm::{is_copy, is_still_copy};
 use super::fingerprint::{FINGERPRINT_VERSION, Fingerprint};
 use super::index::Index;
 
@@ -169,18 +169,23 @@ impl Clusters {
 
     /// The cluster with the most confirmed copies; the old cluster if it still confirms.
     fn choose(&self, article_id: &str, fp: &Fingerprint, old: Option<&str>) -> String {
-        let mut votes: HashMap<&str, usize> = HashMap::new();
-        for slot in self.index.candidates(fp) {
-            let Some(Some(m)) = self.members.get(slot as usize) else { continue };
-            if is_copy(fp, &m.fingerprint) {
-                *votes.entry(m.cluster.as_str()).or_default() += 1;
-            }
-        }
-        if let Some(old) = old.filter(|o| votes.contains_key(o)) {
+        let candidates: Vec<&Member> =
+            self.index.candidates(fp).into_iter().filter_map(|s| self.members.get(s as usize)?.as_ref()).collect();
+        let stays = |o: &&str| candidates.iter().any(|m| m.cluster == *o && is_still_copy(fp, &m.fingerprint));
+        if let Some(old) = old.filter(stays) {
             return old.to_string();
         }
+        let mut votes: HashMap<&str, usize> = HashMap::new();
+        for m in candidates.iter().filter(|m| is_copy(fp, &m.fingerprint)) {
+            *votes.entry(m.cluster.as_str()).or_default() += 1;
+        }
         let best = votes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)));
-        best.map_or_else(|| self.new_cluster_id(article_id, fp), |(c, _)| c.to_string())
+        match (best, old) {
+            (Some((cluster, _)), _) => cluster.to_string(),
+            // It was alone in its story: the story keeps its id.
+            (None, Some(old)) if !self.clusters.contains_key(old) => old.to_string(),
+            (None, _) => self.new_cluster_id(article_id, fp),
+        }
     }
 
     fn new_cluster_id(&self, article_id: &str, fp: &Fingerprint) -> String {

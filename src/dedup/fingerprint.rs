@@ -15,11 +15,12 @@ pub const FINGERPRINT_VERSION: u32 = 1;
 pub const SHINGLE_WORDS: usize = 5;
 /// MinHash signature length (independent hash functions).
 pub const MINHASH_LEN: usize = 64;
-/// Most number tokens kept (the ones with the smallest hashes, a consistent sample).
-pub const MAX_NUMBERS: usize = 24;
+/// Most hashes a [`Sample`] keeps (the smallest: a consistent random sample).
+pub const SAMPLE_LEN: usize = 24;
 
 const SHINGLE_SEED: u64 = 0x7265_646c_696e_6531;
 const NUMBER_SEED: u64 = 0x7265_646c_696e_6532;
+const PARAGRAPH_SEED: u64 = 0x7265_646c_696e_6533;
 const MINHASH_SEEDS: [u64; MINHASH_LEN] = minhash_seeds();
 
 /// The fingerprint of one article version.
@@ -33,10 +34,30 @@ pub struct Fingerprint {
     pub minhash: Vec<u32>,
     /// Number of distinct shingles.
     pub shingles: u32,
-    /// Sorted hashes of the distinct number tokens (at most [`MAX_NUMBERS`], smallest first).
-    pub numbers: Vec<u32>,
-    /// Distinct number tokens in the text (may exceed `numbers.len()`).
-    pub number_count: u32,
+    /// The distinct number tokens (counts, sums, dates: the facts).
+    pub numbers: Sample,
+    /// The distinct normalised paragraphs (republishers keep paragraphs whole).
+    pub paragraphs: Sample,
+}
+
+/// A bottom-k sample of a set of 32-bit hashes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// The smallest distinct hashes, sorted (at most [`SAMPLE_LEN`]).
+    pub hashes: Vec<u32>,
+    /// Size of the whole set (may exceed `hashes.len()`).
+    pub count: u32,
+}
+
+impl Sample {
+    fn of(hashes: impl Iterator<Item = u64>) -> Self {
+        let mut all: Vec<u32> = hashes.map(low32).collect();
+        all.sort_unstable();
+        all.dedup();
+        let count = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        all.truncate(SAMPLE_LEN);
+        Self { hashes: all, count }
+    }
 }
 
 /// Fingerprint an article version. The body is split into paragraphs on line breaks;
@@ -51,14 +72,15 @@ pub fn fingerprint(title: &str, body: &str, language: Option<&str>) -> Fingerpri
         words = paragraph_words(&[title]);
     }
     let shingles = shingle_hashes(&words);
-    let (numbers, number_count) = number_hashes(&words);
+    let numbers = Sample::of(words.iter().flatten().filter(|w| is_number(w)).map(|w| hash(w, NUMBER_SEED)));
+    let paragraphs = Sample::of(words.iter().map(|p| hash(&p.join(" "), PARAGRAPH_SEED)));
     Fingerprint {
         version: FINGERPRINT_VERSION,
         simhash: simhash(&shingles),
         minhash: minhash(&shingles),
         shingles: u32::try_from(shingles.len()).unwrap_or(u32::MAX),
         numbers,
-        number_count,
+        paragraphs,
     }
 }
 
@@ -69,7 +91,7 @@ fn shingle_hashes(paragraphs: &[Vec<String>]) -> Vec<u64> {
         .iter()
         .flat_map(|w| {
             let n = SHINGLE_WORDS.min(w.len());
-            w.windows(n).map(|s| xxh3_64_with_seed(s.join(" ").as_bytes(), SHINGLE_SEED))
+            w.windows(n).map(|s| hash(&s.join(" "), SHINGLE_SEED))
         })
         .collect();
     out.sort_unstable();
@@ -77,18 +99,8 @@ fn shingle_hashes(paragraphs: &[Vec<String>]) -> Vec<u64> {
     out
 }
 
-fn number_hashes(paragraphs: &[Vec<String>]) -> (Vec<u32>, u32) {
-    let mut out: Vec<u32> = paragraphs
-        .iter()
-        .flatten()
-        .filter(|w| is_number(w))
-        .map(|w| low32(xxh3_64_with_seed(w.as_bytes(), NUMBER_SEED)))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    let count = u32::try_from(out.len()).unwrap_or(u32::MAX);
-    out.truncate(MAX_NUMBERS);
-    (out, count)
+fn hash(text: &str, seed: u64) -> u64 {
+    xxh3_64_with_seed(text.as_bytes(), seed)
 }
 
 fn simhash(shingles: &[u64]) -> u64 {
@@ -148,10 +160,11 @@ mod tests {
         let fp = fingerprint("", "KYIV (Reuters) - Talks resumed in Riyadh on Monday after 12 days.", None);
         assert_eq!(fp.version, 1);
         assert_eq!(fp.shingles, 5);
-        assert_eq!(fp.number_count, 1);
+        assert_eq!(fp.numbers.count, 1);
+        assert_eq!(fp.paragraphs.count, 1);
         assert_eq!(fp.simhash, 0x15ff_e626_6dc2_f819);
         assert_eq!(fp.minhash[..3], [1_337_220_730, 1_709_697_256, 185_916_323]);
-        assert_eq!(fp.numbers, vec![3_008_919_389]);
+        assert_eq!(fp.numbers.hashes, vec![3_008_919_389]);
     }
 
     #[test]

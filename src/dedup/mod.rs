@@ -12,6 +12,6 @@ pub mod index;
 mod normalize;
 
 pub use clusters::{ClusterAssignment, Clusters, DedupError, Loaded, StoredFingerprint};
-pub use confirm::{Similarity, is_copy, similarity};
+pub use confirm::{Similarity, is_copy, is_still_copy, similarity};
 pub use fingerprint::{FINGERPRINT_VERSION, Fingerprint, fingerprint};
 pub use index::Index;
