@@ -19,6 +19,7 @@ pub const MINHASH_LEN: usize = 64;
 pub const SAMPLE_LEN: usize = 24;
 
 const SHINGLE_SEED: u64 = 0x7265_646c_696e_6531;
+const WORD_SEED: u64 = 0x7265_646c_696e_6534;
 const NUMBER_SEED: u64 = 0x7265_646c_696e_6532;
 const PARAGRAPH_SEED: u64 = 0x7265_646c_696e_6533;
 const MINHASH_SEEDS: [u64; MINHASH_LEN] = minhash_seeds();
@@ -71,9 +72,11 @@ pub fn fingerprint(title: &str, body: &str, language: Option<&str>) -> Fingerpri
     if words.is_empty() {
         words = paragraph_words(&[title]);
     }
-    let shingles = shingle_hashes(&words);
     let numbers = Sample::of(words.iter().flatten().filter(|w| is_number(w)).map(|w| hash(w, NUMBER_SEED)));
-    let paragraphs = Sample::of(words.iter().map(|p| hash(&p.join(" "), PARAGRAPH_SEED)));
+    let word_hashes: Vec<Vec<u64>> =
+        words.iter().map(|p| p.iter().map(|w| hash(w, WORD_SEED)).collect()).collect();
+    let paragraphs = Sample::of(word_hashes.iter().map(|p| combine(p) ^ PARAGRAPH_SEED));
+    let shingles = shingle_hashes(&word_hashes);
     Fingerprint {
         version: FINGERPRINT_VERSION,
         simhash: simhash(&shingles),
@@ -86,17 +89,19 @@ pub fn fingerprint(title: &str, body: &str, language: Option<&str>) -> Fingerpri
 
 /// Distinct, sorted hashes of each paragraph's word 5-shingles (a shorter
 /// paragraph is one shingle).
-fn shingle_hashes(paragraphs: &[Vec<String>]) -> Vec<u64> {
+fn shingle_hashes(paragraphs: &[Vec<u64>]) -> Vec<u64> {
     let mut out: Vec<u64> = paragraphs
         .iter()
-        .flat_map(|w| {
-            let n = SHINGLE_WORDS.min(w.len());
-            w.windows(n).map(|s| hash(&s.join(" "), SHINGLE_SEED))
-        })
+        .flat_map(|w| w.windows(SHINGLE_WORDS.min(w.len())).map(combine))
         .collect();
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Order-sensitive hash of a run of word hashes.
+fn combine(words: &[u64]) -> u64 {
+    mix(words.iter().fold(SHINGLE_SEED, |h, &w| (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)))
 }
 
 fn hash(text: &str, seed: u64) -> u64 {
@@ -117,10 +122,11 @@ fn minhash(shingles: &[u64]) -> Vec<u32> {
     if shingles.is_empty() {
         return Vec::new();
     }
+    // Multiply-shift permutations of the (already uniform) shingle hashes.
     let mut mins = [u32::MAX; MINHASH_LEN];
     for &h in shingles {
-        for (m, seed) in mins.iter_mut().zip(MINHASH_SEEDS) {
-            *m = (*m).min(low32(mix(h ^ seed)));
+        for (m, (a, b)) in mins.iter_mut().zip(MINHASH_SEEDS.iter().zip(MINHASH_SEEDS.iter().rev())) {
+            *m = (*m).min(high32((a | 1).wrapping_mul(h).wrapping_add(*b)));
         }
     }
     mins.to_vec()
@@ -133,6 +139,10 @@ const fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
     x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     x ^ (x >> 33)
+}
+
+const fn high32(x: u64) -> u32 {
+    (x >> 32) as u32
 }
 
 const fn low32(x: u64) -> u32 {

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// News agencies whose credit marks a dateline prefix (folded on first use).
@@ -36,12 +36,19 @@ pub fn paragraph_words(paragraphs: &[&str]) -> Vec<Vec<String>> {
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            let p: String = p.nfkc().collect();
+            let p = nfkc(p);
             let p = if i < DATELINE_PARAGRAPHS { strip_dateline(&p) } else { &p };
             let w = words(&fold(p));
             (!w.is_empty() && !is_credit_line(p)).then_some(w)
         })
         .collect()
+}
+
+fn nfkc(text: &str) -> String {
+    match is_nfkc_quick(text.chars()) {
+        IsNormalized::Yes => text.to_string(),
+        _ => text.nfkc().collect(),
+    }
 }
 
 /// Lowercase, Arabic normalisation, ё → е, Eastern Arabic digits → ASCII.
