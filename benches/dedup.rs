@@ -37,11 +37,15 @@ impl Rng {
 
 fn vocabulary(rng: &mut Rng) -> Vec<String> {
     const SYL: [&str; 24] = [
-        "ka", "ro", "mi", "sta", "ne", "vo", "li", "tra", "de", "po", "ur", "en", "al", "si", "ko", "ma", "ter",
-        "ban", "gu", "ol", "re", "ti", "za", "on",
+        "ka", "ro", "mi", "sta", "ne", "vo", "li", "tra", "de", "po", "ur", "en", "al", "si", "ko",
+        "ma", "ter", "ban", "gu", "ol", "re", "ti", "za", "on",
     ];
     (0..30_000)
-        .map(|_| (0..1 + rng.below(3)).map(|_| SYL[rng.below(24) as usize]).collect())
+        .map(|_| {
+            (0..1 + rng.below(3))
+                .map(|_| SYL[rng.below(24) as usize])
+                .collect()
+        })
         .collect()
 }
 
@@ -54,7 +58,13 @@ fn word<'a>(vocab: &'a [String], rng: &mut Rng) -> &'a str {
 fn sentence(vocab: &[String], rng: &mut Rng) -> String {
     let n = 12 + rng.below(14);
     let words: Vec<String> = (0..n)
-        .map(|_| if rng.below(25) == 0 { rng.below(2000).to_string() } else { word(vocab, rng).to_string() })
+        .map(|_| {
+            if rng.below(25) == 0 {
+                rng.below(2000).to_string()
+            } else {
+                word(vocab, rng).to_string()
+            }
+        })
         .collect();
     let mut s = words.join(" ");
     s.push('.');
@@ -63,7 +73,12 @@ fn sentence(vocab: &[String], rng: &mut Rng) -> String {
 
 fn article(vocab: &[String], rng: &mut Rng) -> Vec<String> {
     (0..8 + rng.below(5))
-        .map(|_| (0..2 + rng.below(2)).map(|_| sentence(vocab, rng)).collect::<Vec<_>>().join(" "))
+        .map(|_| {
+            (0..2 + rng.below(2))
+                .map(|_| sentence(vocab, rng))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect()
 }
 
@@ -83,26 +98,44 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let n: usize = std::env::var("DEDUP_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("DEDUP_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let mut rng = Rng(42);
     let vocab = vocabulary(&mut rng);
-    let sample: Vec<String> = (0..2_000).map(|_| article(&vocab, &mut rng).join("\n")).collect();
+    let sample: Vec<String> = (0..2_000)
+        .map(|_| article(&vocab, &mut rng).join("\n"))
+        .collect();
     let chars = sample.iter().map(|t| t.chars().count()).sum::<usize>() / sample.len();
 
     let start = Instant::now();
-    let words: usize = sample.iter().map(|t| black_box(t.unicode_words().count())).sum();
+    let words: usize = sample
+        .iter()
+        .map(|t| black_box(t.unicode_words().count()))
+        .sum();
     let baseline = per_item_micros(start, sample.len());
     let start = Instant::now();
-    sample.iter().for_each(|t| drop(black_box(fingerprint("", t, Some("en")))));
+    sample
+        .iter()
+        .for_each(|t| drop(black_box(fingerprint("", t, Some("en")))));
     let fp_cost = per_item_micros(start, sample.len());
-    println!("texts: {chars} chars, {} words on average", words / sample.len());
+    println!(
+        "texts: {chars} chars, {} words on average",
+        words / sample.len()
+    );
     println!("baseline (split into words): {baseline:.2} µs/article");
-    println!("fingerprint: {fp_cost:.2} µs/article ({:.1}× baseline)", fp_cost / baseline);
+    println!(
+        "fingerprint: {fp_cost:.2} µs/article ({:.1}× baseline)",
+        fp_cost / baseline
+    );
 
     let (stored, index, originals) = build(n, &vocab, &mut rng);
     let index_bytes = index.heap_bytes() as f64 / n as f64;
     let fp_bytes = serde_json::to_vec(&stored[0]).map_or(0, |v| v.len());
-    println!("index: {index_bytes:.1} bytes/article at {n} articles; stored fingerprint {fp_bytes} bytes as JSON");
+    println!(
+        "index: {index_bytes:.1} bytes/article at {n} articles; stored fingerprint {fp_bytes} bytes as JSON"
+    );
 
     let queries = queries(&originals, &vocab, &mut rng);
     let start = Instant::now();
@@ -133,14 +166,19 @@ fn build(n: usize, vocab: &[String], rng: &mut Rng) -> (Vec<Fingerprint>, Index,
             originals.push(text);
         }
     }
-    println!("built {n} fingerprints and the index in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "built {n} fingerprints and the index in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     (stored, index, originals)
 }
 
 /// Half planted copies of stored articles, half new articles.
 fn queries(originals: &[Vec<String>], vocab: &[String], rng: &mut Rng) -> Vec<Fingerprint> {
-    let mut out: Vec<Fingerprint> =
-        originals.iter().map(|o| fingerprint("", &copy_of(o, vocab, rng).join("\n"), None)).collect();
+    let mut out: Vec<Fingerprint> = originals
+        .iter()
+        .map(|o| fingerprint("", &copy_of(o, vocab, rng).join("\n"), None))
+        .collect();
     out.extend((0..QUERIES / 2).map(|_| fingerprint("", &article(vocab, rng).join("\n"), None)));
     out
 }
@@ -151,7 +189,10 @@ fn lookup_all(index: &Index, stored: &[Fingerprint], queries: &[Fingerprint]) ->
     for (q, fp) in queries.iter().enumerate() {
         let cands = index.candidates(fp);
         candidates += cands.len();
-        let hits: Vec<u32> = cands.into_iter().filter(|&c| is_copy(fp, &stored[c as usize])).collect();
+        let hits: Vec<u32> = cands
+            .into_iter()
+            .filter(|&c| is_copy(fp, &stored[c as usize]))
+            .collect();
         found += usize::from(q < QUERIES / 2 && hits.contains(&(q as u32)));
     }
     (found, candidates)

@@ -3,7 +3,8 @@
 //! cluster incrementally, and score pairwise precision/recall against the truth's
 //! `cluster_id` as newsfarm's scorer does, plus sibling pairs merged.
 //!
-//! `cargo bench --bench dedup_newsfarm` (env: NEWSFARM, SCENARIO, HORIZON, OUT_DIR_DEDUP).
+//! `cargo bench --bench dedup_newsfarm` (env: NEWSFARM, SCENARIO, HORIZON, OUT_DIR_DEDUP, and
+//! PAIRS_CSV: a path prefix for per-pair similarities of same-language pairs, for calibration).
 //! Writes `truth.json` and `export.jsonl` for `newsfarm.py score` into OUT_DIR_DEDUP.
 
 use std::collections::{HashMap, HashSet};
@@ -44,7 +45,15 @@ fn start_farm() -> Result<Farm, Error> {
     let script = env_or("NEWSFARM", "/work/shared/newsfarm/newsfarm.py");
     let scenario = env_or("SCENARIO", "medium");
     let mut child = Command::new("python3")
-        .args([script.as_str(), "serve", "--scenario", &scenario, "--port", "0", "--no-faults"])
+        .args([
+            script.as_str(),
+            "serve",
+            "--scenario",
+            &scenario,
+            "--port",
+            "0",
+            "--no-faults",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -54,7 +63,9 @@ fn start_farm() -> Result<Farm, Error> {
         let line = lines.next().ok_or("newsfarm exited")??;
         if let Some(at) = line.find("http://") {
             let url = &line[at..];
-            break url[..url.find(' ').unwrap_or(url.len())].trim_end_matches('/').to_string();
+            break url[..url.find(' ').unwrap_or(url.len())]
+                .trim_end_matches('/')
+                .to_string();
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
@@ -66,7 +77,11 @@ async fn fetch_fp(client: &reqwest::Client, url: &str, lang: &str) -> Option<Fin
     if !resp.status().is_success() {
         return None;
     }
-    let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(String::from);
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let bytes = resp.bytes().await.ok()?;
     let html = decode(&bytes, ctype.as_deref(), DocKind::Html, None).text;
     let page = redline::extract::extract(&html, &url::Url::parse(url).ok()?);
@@ -74,7 +89,10 @@ async fn fetch_fp(client: &reqwest::Client, url: &str, lang: &str) -> Option<Fin
     Some(fingerprint(&title, &page.paragraphs.join("\n"), Some(lang)))
 }
 
-async fn fetch_all(client: &reqwest::Client, todo: Vec<(String, String)>) -> Vec<(String, Option<Fingerprint>)> {
+async fn fetch_all(
+    client: &reqwest::Client,
+    todo: Vec<(String, String)>,
+) -> Vec<(String, Option<Fingerprint>)> {
     stream::iter(todo)
         .map(|(url, lang)| async move {
             let fp = fetch_fp(client, &url, &lang).await;
@@ -86,7 +104,9 @@ async fn fetch_all(client: &reqwest::Client, todo: Vec<(String, String)>) -> Vec
 }
 
 fn parse_articles(truth: &Value) -> Vec<Article> {
-    let Some(arts) = truth["articles"].as_object() else { return Vec::new() };
+    let Some(arts) = truth["articles"].as_object() else {
+        return Vec::new();
+    };
     let mut out: Vec<Article> = arts
         .iter()
         .map(|(url, a)| Article {
@@ -109,7 +129,9 @@ struct Run {
 }
 
 async fn collect(farm: &Farm, horizon: u32) -> Result<Run, Error> {
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
     let mut run = Run {
         articles: Vec::new(),
         first: HashMap::new(),
@@ -119,9 +141,18 @@ async fn collect(farm: &Farm, horizon: u32) -> Result<Run, Error> {
     };
     for step in 0..=horizon {
         if step > 0 {
-            client.post(format!("{}/_control/advance?steps=1", farm.base)).send().await?.error_for_status()?;
+            client
+                .post(format!("{}/_control/advance?steps=1", farm.base))
+                .send()
+                .await?
+                .error_for_status()?;
         }
-        let truth = client.get(format!("{}/_truth", farm.base)).send().await?.bytes().await?;
+        let truth = client
+            .get(format!("{}/_truth", farm.base))
+            .send()
+            .await?
+            .bytes()
+            .await?;
         run.truth = serde_json::from_slice(&truth)?;
         run.articles = parse_articles(&run.truth);
         let todo: Vec<(String, String)> = run
@@ -140,8 +171,14 @@ async fn collect(farm: &Farm, horizon: u32) -> Result<Run, Error> {
 }
 
 async fn refetch(run: &mut Run) -> Result<usize, Error> {
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
-    let todo = run.articles.iter().map(|a| (a.url.clone(), a.language.clone())).collect();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let todo = run
+        .articles
+        .iter()
+        .map(|a| (a.url.clone(), a.language.clone()))
+        .collect();
     let mut moved = 0;
     for (url, fp) in fetch_all(&client, todo).await {
         let Some(fp) = fp else { continue };
@@ -161,13 +198,17 @@ fn pair_sum(counts: impl Iterator<Item = usize>) -> f64 {
 
 /// Pairwise precision, recall and sibling pairs merged, as newsfarm's scorer counts them.
 fn score(articles: &[Article], clusters: &Clusters) -> (f64, f64, usize) {
-    let pred: HashMap<&str, &str> =
-        articles.iter().filter_map(|a| Some((a.url.as_str(), clusters.cluster_of(&a.url)?))).collect();
+    let pred: HashMap<&str, &str> = articles
+        .iter()
+        .filter_map(|a| Some((a.url.as_str(), clusters.cluster_of(&a.url)?)))
+        .collect();
     let mut p_groups: HashMap<&str, usize> = HashMap::new();
     let mut t_groups: HashMap<&str, usize> = HashMap::new();
     let mut joint: HashMap<(&str, &str), usize> = HashMap::new();
     for a in articles.iter() {
-        let Some(&p) = pred.get(a.url.as_str()) else { continue };
+        let Some(&p) = pred.get(a.url.as_str()) else {
+            continue;
+        };
         *p_groups.entry(p).or_default() += 1;
         *t_groups.entry(&a.cluster).or_default() += 1;
         *joint.entry((p, &a.cluster)).or_default() += 1;
@@ -178,7 +219,12 @@ fn score(articles: &[Article], clusters: &Clusters) -> (f64, f64, usize) {
     let siblings = articles
         .iter()
         .filter_map(|a| Some((pred.get(a.url.as_str())?, a.sibling_of.as_deref()?)))
-        .map(|(mine, so)| articles.iter().filter(|b| b.cluster == so && pred.get(b.url.as_str()) == Some(mine)).count())
+        .map(|(mine, so)| {
+            articles
+                .iter()
+                .filter(|b| b.cluster == so && pred.get(b.url.as_str()) == Some(mine))
+                .count()
+        })
         .sum();
     let ratio = |x: f64, y: f64| if y == 0.0 { 1.0 } else { x / y };
     (ratio(tp, pp), ratio(tp, tp_all), siblings)
@@ -199,7 +245,10 @@ struct PairStats {
 
 /// Pair-level diagnostics over all same-language pairs.
 fn pair_stats(articles: &[Article], fps: &HashMap<String, Fingerprint>) -> PairStats {
-    let live: Vec<(&Article, &Fingerprint)> = articles.iter().filter_map(|a| Some((a, fps.get(&a.url)?))).collect();
+    let live: Vec<(&Article, &Fingerprint)> = articles
+        .iter()
+        .filter_map(|a| Some((a, fps.get(&a.url)?)))
+        .collect();
     let mut index = Index::new();
     for (i, (_, fp)) in live.iter().enumerate() {
         index.insert(i as u32, fp);
@@ -216,12 +265,36 @@ fn pair_stats(articles: &[Article], fps: &HashMap<String, Fingerprint>) -> PairS
     st
 }
 
-fn tally(st: &mut PairStats, (a, fa): (&Article, &Fingerprint), (b, fb): (&Article, &Fingerprint), cand: bool) {
+fn tally(
+    st: &mut PairStats,
+    (a, fa): (&Article, &Fingerprint),
+    (b, fb): (&Article, &Fingerprint),
+    cand: bool,
+) {
     let copy = is_copy(fa, fb);
     let s = similarity(fa, fb);
     if s.containment >= 0.3 {
-        let kind = if a.cluster == b.cluster { "copy" } else if a.sibling_of.as_deref() == Some(&b.cluster) || b.sibling_of.as_deref() == Some(&a.cluster) { "sibling" } else { "other" };
-        st.csv.push(format!("{kind},{},{:.3},{:.3},{:?},{:?},{},{},{},{}", a.language, s.jaccard, s.containment, s.numbers, s.paragraphs, fa.shingles, fb.shingles, a.url, b.url));
+        let kind = if a.cluster == b.cluster {
+            "copy"
+        } else if a.sibling_of.as_deref() == Some(&b.cluster)
+            || b.sibling_of.as_deref() == Some(&a.cluster)
+        {
+            "sibling"
+        } else {
+            "other"
+        };
+        st.csv.push(format!(
+            "{kind},{},{:.3},{:.3},{:?},{:?},{},{},{},{}",
+            a.language,
+            s.jaccard,
+            s.containment,
+            s.numbers,
+            s.paragraphs,
+            fa.shingles,
+            fb.shingles,
+            a.url,
+            b.url
+        ));
     }
     if a.cluster == b.cluster {
         st.copy_pairs += 1;
@@ -229,25 +302,45 @@ fn tally(st: &mut PairStats, (a, fa): (&Article, &Fingerprint), (b, fb): (&Artic
         st.copy_candidates += usize::from(cand);
         st.copy_simhash3 += usize::from((fa.simhash ^ fb.simhash).count_ones() <= 3);
         if !copy && st.notes.len() < 15 {
-            st.notes.push(format!("missed copy {} {} {:?}", a.url, b.url, similarity(fa, fb)));
+            st.notes.push(format!(
+                "missed copy {} {} {:?}",
+                a.url,
+                b.url,
+                similarity(fa, fb)
+            ));
         }
-    } else if a.sibling_of.as_deref() == Some(&b.cluster) || b.sibling_of.as_deref() == Some(&a.cluster) {
+    } else if a.sibling_of.as_deref() == Some(&b.cluster)
+        || b.sibling_of.as_deref() == Some(&a.cluster)
+    {
         st.sibling_pairs += 1;
         st.sibling_confirmed += usize::from(copy);
         if copy {
-            st.notes.push(format!("sibling confirmed {} {} {:?}", a.url, b.url, similarity(fa, fb)));
+            st.notes.push(format!(
+                "sibling confirmed {} {} {:?}",
+                a.url,
+                b.url,
+                similarity(fa, fb)
+            ));
         }
     } else {
         st.other_confirmed += usize::from(copy);
         if copy {
-            st.notes.push(format!("other confirmed {} {} {:?}", a.url, b.url, similarity(fa, fb)));
+            st.notes.push(format!(
+                "other confirmed {} {} {:?}",
+                a.url,
+                b.url,
+                similarity(fa, fb)
+            ));
         }
     }
 }
 
 fn report(label: &str, run: &Run, fps: &HashMap<String, Fingerprint>) {
     let (p, r, sib) = score(&run.articles, &run.clusters);
-    println!("{label}: articles {} dedup precision {p:.4} recall {r:.4} sibling pairs merged {sib}", fps.len());
+    println!(
+        "{label}: articles {} dedup precision {p:.4} recall {r:.4} sibling pairs merged {sib}",
+        fps.len()
+    );
     let st = pair_stats(&run.articles, fps);
     println!(
         "{label}: same-language pairs: copies {} confirmed {} LSH candidates {} simhash<=3 {}; \
@@ -262,7 +355,10 @@ fn report(label: &str, run: &Run, fps: &HashMap<String, Fingerprint>) {
     );
     st.notes.iter().take(40).for_each(|m| println!("  {m}"));
     if let Ok(path) = std::env::var("PAIRS_CSV") {
-        let _ = std::fs::write(format!("{path}.{}", label.replace(' ', "_")), st.csv.join("\n"));
+        let _ = std::fs::write(
+            format!("{path}.{}", label.replace(' ', "_")),
+            st.csv.join("\n"),
+        );
     }
 }
 

@@ -89,15 +89,25 @@ pub struct Clusters {
 impl Clusters {
     /// No articles yet.
     pub fn new() -> Self {
-        Self { index: Index::new(), ..Self::default() }
+        Self {
+            index: Index::new(),
+            ..Self::default()
+        }
     }
 
     /// Rebuild from stored records (any order).
-    pub fn load(records: impl IntoIterator<Item = (String, StoredFingerprint)>) -> Result<Loaded, DedupError> {
-        let mut loaded = Loaded { clusters: Self::new(), stale: Vec::new() };
+    pub fn load(
+        records: impl IntoIterator<Item = (String, StoredFingerprint)>,
+    ) -> Result<Loaded, DedupError> {
+        let mut loaded = Loaded {
+            clusters: Self::new(),
+            stale: Vec::new(),
+        };
         for (id, record) in records {
             if record.fingerprint.version == FINGERPRINT_VERSION {
-                loaded.clusters.attach(&id, record.fingerprint, record.cluster)?;
+                loaded
+                    .clusters
+                    .attach(&id, record.fingerprint, record.cluster)?;
             } else {
                 loaded.stale.push(id);
             }
@@ -106,7 +116,11 @@ impl Clusters {
     }
 
     /// Place an article that arrived or whose text changed.
-    pub fn assign(&mut self, article_id: &str, fp: &Fingerprint) -> Result<ClusterAssignment, DedupError> {
+    pub fn assign(
+        &mut self,
+        article_id: &str,
+        fp: &Fingerprint,
+    ) -> Result<ClusterAssignment, DedupError> {
         let previous = self.detach_if_changed(article_id, fp);
         let old = match previous {
             Previous::Same(cluster) => return Ok(self.assignment(article_id, cluster, false)),
@@ -135,8 +149,10 @@ impl Clusters {
 
     /// The record to persist for an article.
     pub fn stored(&self, article_id: &str) -> Option<StoredFingerprint> {
-        self.member(article_id)
-            .map(|m| StoredFingerprint { fingerprint: m.fingerprint.clone(), cluster: m.cluster.clone() })
+        self.member(article_id).map(|m| StoredFingerprint {
+            fingerprint: m.fingerprint.clone(),
+            cluster: m.cluster.clone(),
+        })
     }
 
     /// Number of articles.
@@ -169,9 +185,17 @@ impl Clusters {
 
     /// The cluster with the most confirmed copies; the old cluster if it still confirms.
     fn choose(&self, article_id: &str, fp: &Fingerprint, old: Option<&str>) -> String {
-        let candidates: Vec<&Member> =
-            self.index.candidates(fp).into_iter().filter_map(|s| self.members.get(s as usize)?.as_ref()).collect();
-        let stays = |o: &&str| candidates.iter().any(|m| m.cluster == *o && is_still_copy(fp, &m.fingerprint));
+        let candidates: Vec<&Member> = self
+            .index
+            .candidates(fp)
+            .into_iter()
+            .filter_map(|s| self.members.get(s as usize)?.as_ref())
+            .collect();
+        let stays = |o: &&str| {
+            candidates
+                .iter()
+                .any(|m| m.cluster == *o && is_still_copy(fp, &m.fingerprint))
+        };
         if let Some(old) = old.filter(stays) {
             return old.to_string();
         }
@@ -179,7 +203,9 @@ impl Clusters {
         for m in candidates.iter().filter(|m| is_copy(fp, &m.fingerprint)) {
             *votes.entry(m.cluster.as_str()).or_default() += 1;
         }
-        let best = votes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)));
+        let best = votes
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)));
         match (best, old) {
             (Some((cluster, _)), _) => cluster.to_string(),
             // It was alone in its story: the story keeps its id.
@@ -198,15 +224,27 @@ impl Clusters {
             .unwrap_or_default()
     }
 
-    fn attach(&mut self, article_id: &str, fingerprint: Fingerprint, cluster: String) -> Result<(), DedupError> {
+    fn attach(
+        &mut self,
+        article_id: &str,
+        fingerprint: Fingerprint,
+        cluster: String,
+    ) -> Result<(), DedupError> {
         self.remove(article_id);
         let slot = match self.slots.get(article_id) {
             Some(&slot) => slot,
             None => self.new_slot(article_id)?,
         };
         self.index.insert(slot, &fingerprint);
-        self.clusters.entry(cluster.clone()).or_default().insert(slot);
-        self.members[slot as usize] = Some(Member { id: article_id.to_string(), fingerprint, cluster });
+        self.clusters
+            .entry(cluster.clone())
+            .or_default()
+            .insert(slot);
+        self.members[slot as usize] = Some(Member {
+            id: article_id.to_string(),
+            fingerprint,
+            cluster,
+        });
         Ok(())
     }
 
@@ -238,7 +276,11 @@ impl Clusters {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        ClusterAssignment { cluster, copies_of, changed }
+        ClusterAssignment {
+            cluster,
+            copies_of,
+            changed,
+        }
     }
 }
 

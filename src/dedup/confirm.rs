@@ -29,12 +29,22 @@ struct Rule {
 /// Joining a story: strict (calibrated on newsfarm medium: distinct stories on one
 /// topic reach a shingle containment of 0.9 and share whole paragraphs, never
 /// most paragraphs and the numbers as well).
-const JOIN: Rule =
-    Rule { containment: 0.6, paragraphs: 0.7, numbers: 0.5, without_paragraphs: 0.9, without_numbers: 0.9 };
+const JOIN: Rule = Rule {
+    containment: 0.6,
+    paragraphs: 0.7,
+    numbers: 0.5,
+    without_paragraphs: 0.9,
+    without_numbers: 0.9,
+};
 /// Staying in the story an article already belongs to after its text changed:
 /// looser, so that a copy's own small updates do not split the story.
-const STAY: Rule =
-    Rule { containment: 0.5, paragraphs: 0.6, numbers: 0.3, without_paragraphs: 0.8, without_numbers: 0.7 };
+const STAY: Rule = Rule {
+    containment: 0.5,
+    paragraphs: 0.6,
+    numbers: 0.3,
+    without_paragraphs: 0.8,
+    without_numbers: 0.7,
+};
 
 /// How alike two fingerprints are.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,7 +85,11 @@ fn passes(s: &Similarity, rule: &Rule) -> bool {
     if s.jaccard >= JACCARD_SURE {
         return true;
     }
-    let paragraphs = s.paragraphs.map_or(s.containment >= rule.without_paragraphs, |p| p >= rule.paragraphs);
+    let paragraphs = s
+        .paragraphs
+        .map_or(s.containment >= rule.without_paragraphs, |p| {
+            p >= rule.paragraphs
+        });
     let numbers = s.numbers.map_or_else(
         || s.containment.max(s.paragraphs.unwrap_or(0.0)) >= rule.without_numbers,
         |n| n >= rule.numbers,
@@ -87,7 +101,12 @@ fn jaccard(a: &Fingerprint, b: &Fingerprint) -> f64 {
     if a.minhash.is_empty() || a.minhash.len() != b.minhash.len() {
         return 0.0;
     }
-    let equal = a.minhash.iter().zip(&b.minhash).filter(|(x, y)| x == y).count();
+    let equal = a
+        .minhash
+        .iter()
+        .zip(&b.minhash)
+        .filter(|(x, y)| x == y)
+        .count();
     equal as f64 / a.minhash.len() as f64
 }
 
@@ -126,8 +145,18 @@ fn sample_cut(s: &Sample) -> u32 {
 mod tests {
     use super::*;
 
-    fn sim(jaccard: f64, containment: f64, numbers: Option<f64>, paragraphs: Option<f64>) -> Similarity {
-        Similarity { jaccard, containment, numbers, paragraphs }
+    fn sim(
+        jaccard: f64,
+        containment: f64,
+        numbers: Option<f64>,
+        paragraphs: Option<f64>,
+    ) -> Similarity {
+        Similarity {
+            jaccard,
+            containment,
+            numbers,
+            paragraphs,
+        }
     }
 
     #[test]

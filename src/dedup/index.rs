@@ -36,7 +36,11 @@ pub struct Index {
 impl Index {
     /// An empty index.
     pub fn new() -> Self {
-        Self { sorted: vec![Vec::new(); BANDS], delta: vec![HashMap::new(); BANDS], ..Self::default() }
+        Self {
+            sorted: vec![Vec::new(); BANDS],
+            delta: vec![HashMap::new(); BANDS],
+            ..Self::default()
+        }
     }
 
     /// Add `id` under the bands of `fp` (a fingerprint without text is not indexed).
@@ -69,8 +73,13 @@ impl Index {
             let table = &self.sorted[band];
             let lo = entry(key, 0);
             let start = table.partition_point(|&e| e < lo);
-            let hits = table[start..].iter().take_while(|&&e| e >> 32 == u64::from(key));
-            out.extend(hits.map(|&e| low32(e)).filter(|id| !self.removed.contains(id)));
+            let hits = table[start..]
+                .iter()
+                .take_while(|&&e| e >> 32 == u64::from(key));
+            out.extend(
+                hits.map(|&e| low32(e))
+                    .filter(|id| !self.removed.contains(id)),
+            );
             out.extend(self.delta[band].get(&key).into_iter().flatten());
         }
         out.sort_unstable();
@@ -98,8 +107,10 @@ impl Index {
     fn merge(&mut self) {
         let removed = std::mem::take(&mut self.removed);
         for (table, delta) in self.sorted.iter_mut().zip(&mut self.delta) {
-            let mut fresh: Vec<u64> =
-                delta.drain().flat_map(|(key, ids)| ids.into_iter().map(move |id| entry(key, id))).collect();
+            let mut fresh: Vec<u64> = delta
+                .drain()
+                .flat_map(|(key, ids)| ids.into_iter().map(move |id| entry(key, id)))
+                .collect();
             fresh.sort_unstable();
             *table = merge_band(std::mem::take(table), fresh, &removed);
         }
@@ -156,14 +167,18 @@ mod tests {
         fingerprint("", text, None)
     }
 
-    const TEXT: &str = "Delegations met in Riyadh on Monday for a second round of talks on a ceasefire.";
+    const TEXT: &str =
+        "Delegations met in Riyadh on Monday for a second round of talks on a ceasefire.";
 
     #[test]
     fn finds_inserted_and_forgets_removed() {
         let mut index = Index::new();
         let a = fp(TEXT);
         index.insert(7, &a);
-        index.insert(8, &fp("Completely different words about football scores and weather."));
+        index.insert(
+            8,
+            &fp("Completely different words about football scores and weather."),
+        );
         assert_eq!(index.candidates(&a), vec![7]);
         index.remove(7, &a);
         assert!(index.candidates(&a).is_empty());
@@ -174,7 +189,9 @@ mod tests {
     #[test]
     fn removal_survives_merges() {
         let mut index = Index::new();
-        let fps: Vec<Fingerprint> = (0..600).map(|i| fp(&format!("{TEXT} Item {i} of many."))).collect();
+        let fps: Vec<Fingerprint> = (0..600)
+            .map(|i| fp(&format!("{TEXT} Item {i} of many.")))
+            .collect();
         for (i, f) in fps.iter().enumerate() {
             index.insert(i as u32, f);
         }

@@ -11,11 +11,45 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// News agencies whose credit marks a dateline prefix (folded on first use).
 const AGENCIES: &[&str] = &[
-    "reuters", "ap", "associated press", "afp", "france presse", "bloomberg", "dpa", "efe",
-    "ansa", "xinhua", "kyodo", "yonhap", "pti", "tass", "тасс", "риа", "риа новости",
-    "interfax", "интерфакс", "інтерфакс", "ukrinform", "укрінформ", "укринформ", "unian",
-    "уніан", "униан", "anadolu", "aa", "الأناضول", "رويترز", "فرانس برس", "أ ف ب", "د ب أ",
-    "أ ب", "شينخوا", "واس", "قنا", "وام", "سانا",
+    "reuters",
+    "ap",
+    "associated press",
+    "afp",
+    "france presse",
+    "bloomberg",
+    "dpa",
+    "efe",
+    "ansa",
+    "xinhua",
+    "kyodo",
+    "yonhap",
+    "pti",
+    "tass",
+    "тасс",
+    "риа",
+    "риа новости",
+    "interfax",
+    "интерфакс",
+    "інтерфакс",
+    "ukrinform",
+    "укрінформ",
+    "укринформ",
+    "unian",
+    "уніан",
+    "униан",
+    "anadolu",
+    "aa",
+    "الأناضول",
+    "رويترز",
+    "فرانس برس",
+    "أ ف ب",
+    "د ب أ",
+    "أ ب",
+    "شينخوا",
+    "واس",
+    "قنا",
+    "وام",
+    "سانا",
 ];
 
 /// Longest dateline prefix considered, in characters.
@@ -27,8 +61,12 @@ const DATELINE_PARAGRAPHS: usize = 3;
 /// Separators that end a dateline prefix.
 const SEPARATORS: &[&str] = &[" - ", " — ", " – ", ": ", "/. ", ". ", " -- "];
 
-static FOLDED_AGENCIES: LazyLock<Vec<String>> =
-    LazyLock::new(|| AGENCIES.iter().map(|a| format!(" {} ", words(&fold(a)).join(" "))).collect());
+static FOLDED_AGENCIES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    AGENCIES
+        .iter()
+        .map(|a| format!(" {} ", words(&fold(a)).join(" ")))
+        .collect()
+});
 
 /// Normalised words of each body paragraph, datelines and credit lines removed.
 pub fn paragraph_words(paragraphs: &[&str]) -> Vec<Vec<String>> {
@@ -37,7 +75,11 @@ pub fn paragraph_words(paragraphs: &[&str]) -> Vec<Vec<String>> {
         .enumerate()
         .filter_map(|(i, p)| {
             let p = nfkc(p);
-            let p = if i < DATELINE_PARAGRAPHS { strip_dateline(&p) } else { &p };
+            let p = if i < DATELINE_PARAGRAPHS {
+                strip_dateline(&p)
+            } else {
+                &p
+            };
             let w = words(&fold(p));
             (!w.is_empty() && !is_credit_line(p)).then_some(w)
         })
@@ -51,9 +93,13 @@ fn nfkc(text: &str) -> String {
     }
 }
 
-/// Lowercase, Arabic normalisation, ё → е, Eastern Arabic digits → ASCII.
+/// Lowercase, Arabic normalisation, ё → е, typographic apostrophes → ', Eastern Arabic
+/// digits → ASCII.
 pub fn fold(text: &str) -> String {
-    text.chars().flat_map(char::to_lowercase).filter_map(fold_char).collect()
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .filter_map(fold_char)
+        .collect()
 }
 
 fn fold_char(c: char) -> Option<char> {
@@ -64,6 +110,7 @@ fn fold_char(c: char) -> Option<char> {
         'ئ' | 'ى' => Some('ي'),
         'ة' => Some('ه'),
         'ё' => Some('е'),
+        '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' | '`' => Some('\''),
         '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
         '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
         _ => Some(c),
@@ -103,7 +150,10 @@ fn strip_dateline(paragraph: &str) -> &str {
 
 /// Byte offset just past the shortest prefix that has a dateline's shape.
 fn dateline_end(text: &str) -> Option<usize> {
-    let window_end = text.char_indices().nth(MAX_PREFIX_CHARS).map_or(text.len(), |(i, _)| i);
+    let window_end = text
+        .char_indices()
+        .nth(MAX_PREFIX_CHARS)
+        .map_or(text.len(), |(i, _)| i);
     let mut seps: Vec<(usize, &str)> = SEPARATORS
         .iter()
         .flat_map(|s| text[..window_end].match_indices(s))
@@ -162,9 +212,15 @@ mod tests {
         for c in cases {
             assert_eq!(first_words(c), "talks resumed", "{c}");
         }
-        assert_eq!(first_words("МОСКВА, 12 февраля. /ТАСС/. Переговоры"), "переговоры");
+        assert_eq!(
+            first_words("МОСКВА, 12 февраля. /ТАСС/. Переговоры"),
+            "переговоры"
+        );
         assert_eq!(first_words("МОСКВА. Переговоры"), "переговоры");
-        assert_eq!(first_words("ЭР-РИЯД (Интерфакс) — Переговоры"), "переговоры");
+        assert_eq!(
+            first_words("ЭР-РИЯД (Интерфакс) — Переговоры"),
+            "переговоры"
+        );
         assert_eq!(first_words("كييف - رويترز: استؤنفت"), "استونفت");
         assert_eq!(first_words("كييف - أ ف ب: استؤنفت"), "استونفت");
     }
@@ -182,6 +238,7 @@ mod tests {
         assert_eq!(fold("إِلَى الـمدينة ١٢٣ مستشفى"), "الي المدينه 123 مستشفي");
         assert_eq!(words("1,200 people"), vec!["1200", "people"]);
         assert_eq!(fold("Ёлка ПРИВЕТ"), "елка привет");
+        assert_eq!(words(&fold("Ukraine’s")), words(&fold("Ukraine's")));
     }
 
     #[test]
