@@ -14,6 +14,7 @@ pub mod canonical;
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod dedup;
 pub mod demo;
 pub mod diff;
 pub mod extract;
