@@ -15,6 +15,9 @@ use crate::alerts::OutputFormat;
 use crate::alerts::webhook::WebhookConfig;
 use crate::fetch::{HostPolicy, host_key};
 
+/// The bundled topic definitions.
+const BUNDLED_TOPICS: &str = include_str!("../config/topics.toml");
+
 /// A configuration that failed to load or validate.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -50,6 +53,13 @@ pub struct Config {
     pub alerts: AlertsConfig,
     #[serde(default)]
     pub api: ApiConfig,
+    /// Per-site extraction rules for pages the automatic extractor gets wrong.
+    #[serde(default)]
+    pub extract: crate::extract::SiteRules,
+    /// Topic definitions (TOML); the bundled config/topics.toml when not given.
+    /// Relative paths are taken from this file's directory.
+    #[serde(default)]
+    pub topics_file: Option<PathBuf>,
     /// Feeds listed one by one.
     #[serde(default, rename = "feed")]
     pub feeds: Vec<FeedConfig>,
@@ -279,6 +289,9 @@ impl Config {
 
     /// Checks values that the types alone do not constrain.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.extract
+            .validate()
+            .map_err(|e| self.invalid("extract.site", &e.to_string()))?;
         let positive = [
             (
                 "fetch.per_host_concurrency",
@@ -388,6 +401,23 @@ impl Config {
             overrides.insert(host_key(&url), policy);
         }
         overrides
+    }
+
+    /// The topics: `topics_file` when set, else the bundled config/topics.toml.
+    pub fn topic_set(&self) -> Result<crate::topics::TopicSet, crate::topics::TopicError> {
+        match &self.topics_file {
+            Some(path) => {
+                let base = self
+                    .source
+                    .as_deref()
+                    .and_then(Path::parent)
+                    .unwrap_or(Path::new("."));
+                crate::topics::TopicSet::load(&base.join(path))
+            }
+            None => {
+                crate::topics::TopicSet::from_toml(BUNDLED_TOPICS, "<bundled config/topics.toml>")
+            }
+        }
     }
 
     /// Resolves an import entry: URLs stay as they are, relative paths are taken

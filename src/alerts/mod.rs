@@ -65,6 +65,9 @@ pub struct Alert {
     pub language: Option<String>,
     /// Topic ids the article matches.
     pub topics: Vec<String>,
+    /// The story (wire-copy cluster) the article belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub detected_at: DateTime<Utc>,
     /// What changed since `previous_version`; absent on `new`.
     pub diff: Option<AlertDiff>,

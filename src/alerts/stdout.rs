@@ -123,6 +123,7 @@ mod tests {
             feed: "http://127.0.0.1/rss".into(),
             language: Some("en".into()),
             topics: vec![],
+            cluster: None,
             detected_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
             diff: Some(AlertDiff {
                 title_changed: false,

@@ -13,7 +13,7 @@ use super::{Store, StoreError};
 struct ExportRow<'a> {
     id: &'a str,
     url: &'a str,
-    /// Story cluster; each article is its own until wire copies are grouped.
+    /// Story cluster (wire copies share one); an article not yet grouped is its own.
     cluster: &'a str,
     versions: u32,
     topics: Vec<String>,
@@ -53,9 +53,9 @@ pub fn export_jsonl(
         let row = ExportRow {
             id: &a.id,
             url: &a.url,
-            cluster: &a.id,
+            cluster: a.cluster.as_deref().unwrap_or(&a.id),
             versions: a.versions,
-            topics: Vec::new(),
+            topics: a.topics.clone(),
             language: a.language.as_deref(),
             title: &a.title,
             feed: &a.feed,

@@ -78,6 +78,12 @@ pub struct ArticleRecord {
     /// 404s in a row so far.
     #[serde(default)]
     pub not_found_strikes: u32,
+    /// Topic ids the latest version matches.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// The story (wire-copy cluster) it belongs to.
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 impl ArticleRecord {
@@ -274,6 +280,10 @@ pub trait Store: Send + Sync {
     fn outbox_fail(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
     /// Entries that failed for good, oldest first.
     fn failed(&self) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// The stored wire-copy fingerprint record of an article (see [`crate::dedup`]).
+    fn put_fingerprint(&self, id: &str, record: &[u8]) -> Result<(), StoreError>;
+    /// Every stored fingerprint record, by article id.
+    fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Queues failed entries again (one by delivery id, or all); returns how many.
     fn retry_failed(&self, delivery: Option<&str>) -> Result<usize, StoreError>;
 }

@@ -32,6 +32,7 @@ pub struct SledStore {
     feeds: Tree,
     outbox: Tree,
     failed: Tree,
+    fingerprints: Tree,
 }
 
 fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
@@ -122,6 +123,7 @@ impl SledStore {
             feeds: tree("feeds")?,
             outbox: tree("outbox")?,
             failed: tree("failed")?,
+            fingerprints: tree("fingerprints")?,
             db: db.clone(),
         };
         store.check_format(dir)?;
@@ -346,6 +348,23 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn put_fingerprint(&self, id: &str, record: &[u8]) -> Result<(), StoreError> {
+        self.fingerprints
+            .insert(id.as_bytes(), record)
+            .map_err(backend("writing a fingerprint"))?;
+        Ok(())
+    }
+
+    fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.fingerprints
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("reading fingerprints"))?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
+            })
+            .collect()
+    }
+
     fn outbox_all(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         self.outbox
             .iter()
@@ -459,6 +478,8 @@ mod tests {
             moved_to: None,
             removed: None,
             not_found_strikes: 0,
+            topics: Vec::new(),
+            cluster: None,
         }
     }
 

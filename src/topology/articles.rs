@@ -14,10 +14,12 @@ use crate::alerts::outbox;
 use crate::alerts::{Alert, AlertDiff, Event};
 use crate::canonical;
 use crate::changes::{Change, ChangeClass, CleanText, Verdict};
+use crate::dedup;
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
 use crate::store::{ArticleRecord, Commit, Removal, StoreError, Version};
+use crate::topics::Document;
 
 /// A link found in a feed that leads to no stored article yet.
 pub(super) struct NewArticle {
@@ -192,15 +194,11 @@ async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
     let content_language = page.content_language.clone();
     let url = page.url.clone();
     let metrics = ctx.metrics.clone();
+    let rules = ctx.rules.clone();
     ctx.cpu(move || {
         let started = std::time::Instant::now();
         let text = charset::decode(&body, content_type.as_deref(), DocKind::Html, None).text;
-        let mut extracted = extract::extract(&text, &url);
-        if extracted.language.is_none() {
-            extracted.language = content_language
-                .as_deref()
-                .and_then(extract::primary_language);
-        }
+        let extracted = extract::extract_served(&text, &url, content_language.as_deref(), &rules);
         metrics
             .extract_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -251,7 +249,7 @@ async fn store_new(
         reverts_to: None,
         changes: Vec::new(),
     };
-    let article = ArticleRecord {
+    let mut article = ArticleRecord {
         id,
         url: url.to_string(),
         feed,
@@ -266,7 +264,10 @@ async fn store_new(
         moved_to: None,
         removed: None,
         not_found_strikes: 0,
+        topics: Vec::new(),
+        cluster: None,
     };
+    annotate(ctx, &mut article, &version).await?;
     let commit = Commit {
         article: Some(&article),
         version: Some(&version),
@@ -316,10 +317,62 @@ async fn apply(
     article.title = fetch.text.title;
     article.last_changed = now;
     article.language = article.language.or(fetch.language);
+    annotate(ctx, &mut article, &version).await?;
     let alert = worth_alerting(ctx, &change, &history)
         .then(|| version_alert(&article, &version, Some(&change)));
     tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, alerted = alert.is_some(), "article updated");
     reschedule_with(ctx, article, Some(&version), &fetch.links, alert)
+}
+
+/// Sets the topics and the story of `article` from its new `version`, and keeps
+/// the version's fingerprint for the story clusters.
+async fn annotate(
+    ctx: &Context,
+    article: &mut ArticleRecord,
+    version: &Version,
+) -> Result<(), StoreError> {
+    let (title, body, language) = (
+        version.title.clone(),
+        version.body.clone(),
+        article.language.clone(),
+    );
+    let topic_set = ctx.topics.clone();
+    let (topics, fingerprint) = ctx
+        .cpu(move || {
+            let doc = Document {
+                title: &title,
+                body: &body,
+                language: language.as_deref(),
+            };
+            let topics: Vec<String> = topic_set
+                .classify(&doc)
+                .into_iter()
+                .map(|m| m.topic)
+                .collect();
+            (
+                topics,
+                dedup::fingerprint(&title, &body, language.as_deref()),
+            )
+        })
+        .await;
+    article.topics = topics;
+    let stored = {
+        let mut clusters = ctx.clusters.lock().unwrap_or_else(|e| e.into_inner());
+        match clusters.assign(&article.id, &fingerprint) {
+            Ok(assignment) => {
+                article.cluster = Some(assignment.cluster);
+                clusters.stored(&article.id)
+            }
+            Err(error) => {
+                tracing::error!(id = %article.id, %error, "cannot place the article in a story");
+                None
+            }
+        }
+    };
+    if let Some(bytes) = stored.and_then(|s| s.to_bytes().ok()) {
+        ctx.store.put_fingerprint(&article.id, &bytes)?;
+    }
+    Ok(())
 }
 
 /// Minor rewording is alerted only when configured; a flip-flop only the first
@@ -376,7 +429,8 @@ fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
         title: article.title.clone(),
         feed: article.feed.clone(),
         language: article.language.clone(),
-        topics: Vec::new(),
+        topics: article.topics.clone(),
+        cluster: article.cluster.clone(),
         detected_at: Utc::now(),
         diff: None,
         changes: Vec::new(),

@@ -28,10 +28,13 @@ use crate::alerts::outbox::{self, SinkSlot};
 use crate::alerts::{Alert, Sink};
 use crate::changes::Detector;
 use crate::config::{Config, ScheduleConfig};
+use crate::dedup::{Clusters, StoredFingerprint};
+use crate::extract::SiteRules;
 use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::Metrics;
 use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
+use crate::topics::TopicSet;
 
 pub use feed_set::{ActiveFeed, import_feed_list, record_imports};
 
@@ -42,6 +45,10 @@ pub enum TopologyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Topics(#[from] crate::topics::TopicError),
+    #[error("story clusters: {0}")]
+    Dedup(crate::dedup::DedupError),
 }
 
 /// How often the scheduler looks for due revisits.
@@ -61,6 +68,10 @@ pub(crate) struct Context {
     pub revisits: RevisitPolicy,
     pub schedule: ScheduleConfig,
     pub detector: Detector,
+    pub topics: Arc<TopicSet>,
+    pub rules: SiteRules,
+    /// Stories: wire copies grouped by their fingerprints.
+    pub clusters: Mutex<Clusters>,
     pub metrics: Arc<Metrics>,
     /// Every alert as it is queued, for live followers (`redline tail`).
     pub tail: broadcast::Sender<Alert>,
@@ -166,6 +177,9 @@ impl Topology {
             revisits: RevisitPolicy::new(&config.schedule),
             schedule: config.schedule.clone(),
             detector: Detector::default(),
+            topics: Arc::new(config.topic_set()?),
+            rules: config.extract.clone(),
+            clusters: Mutex::new(load_clusters(store.as_ref())?),
             minor_edits: config.alerts.minor_edits,
             store,
             sinks,
@@ -241,6 +255,25 @@ impl Topology {
         tracing::info!("store flushed; stopped");
         Ok(())
     }
+}
+
+/// Rebuilds the story clusters from the stored fingerprints.
+fn load_clusters(store: &dyn Store) -> Result<Clusters, TopologyError> {
+    let mut records = Vec::new();
+    for (id, bytes) in store.fingerprints()? {
+        match StoredFingerprint::from_bytes(&bytes) {
+            Ok(record) => records.push((id, record)),
+            Err(error) => tracing::warn!(id = %id, %error, "unreadable fingerprint skipped"),
+        }
+    }
+    let loaded = Clusters::load(records).map_err(TopologyError::Dedup)?;
+    if !loaded.stale.is_empty() {
+        tracing::info!(
+            articles = loaded.stale.len(),
+            "fingerprints of an older version are refreshed at their next change"
+        );
+    }
+    Ok(loaded.clusters)
 }
 
 /// Starts revisits of stored articles as they fall due.
