@@ -89,7 +89,11 @@ pub fn human(alert: &Alert, color: bool) -> String {
         }
     }
     out.push('\n');
-    out
+    if color {
+        out
+    } else {
+        anstream::adapter::strip_str(&out).to_string()
+    }
 }
 
 /// Turns `[-x-]` / `{+y+}` markup into ANSI colour.

@@ -205,7 +205,7 @@ async fn run_on_store(
 
 fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("redline={default_level},warn"))
+        tracing_subscriber::EnvFilter::new(format!("redline={default_level},html5ever=error,warn"))
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
