@@ -129,16 +129,8 @@ fn diff_texts(old: &CleanText, new: &CleanText, old_number: u32) -> VersionDiff 
     let old_label = format!("version {old_number}");
     let new_label = format!("version {}", old_number + 1);
     diff::diff(
-        Side {
-            title: &old.title,
-            body: &old.body,
-            label: &old_label,
-        },
-        Side {
-            title: &new.title,
-            body: &new.body,
-            label: &new_label,
-        },
+        Side::new(&old.title, &old.body, &old_label),
+        Side::new(&new.title, &new.body, &new_label),
     )
 }
 

@@ -151,16 +151,8 @@ pub(super) fn diff(
         format!("{} v{to}", article.url),
     );
     let d = diff::diff(
-        Side {
-            title: &old.title,
-            body: &old.body,
-            label: &old_label,
-        },
-        Side {
-            title: &new.title,
-            body: &new.body,
-            label: &new_label,
-        },
+        Side::new(&old.title, &old.body, &old_label),
+        Side::new(&new.title, &new.body, &new_label),
     );
     match args.format {
         DiffFormat::Unified => write!(out, "{}", d.unified)?,

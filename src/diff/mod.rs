@@ -28,7 +28,11 @@ pub struct Side<'a> {
     pub label: &'a str,
 }
 
-impl Side<'_> {
+impl<'a> Side<'a> {
+    pub fn new(title: &'a str, body: &'a str, label: &'a str) -> Side<'a> {
+        Side { title, body, label }
+    }
+
     fn document(&self) -> String {
         let mut doc = String::with_capacity(self.title.len() + self.body.len() + 2);
         doc.push_str(self.title);
