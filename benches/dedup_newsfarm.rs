@@ -42,7 +42,11 @@ fn env_or(name: &str, default: &str) -> String {
 }
 
 fn start_farm() -> Result<Farm, Error> {
-    let script = env_or("NEWSFARM", "/work/shared/newsfarm/newsfarm.py");
+    let default = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/newsfarm/newsfarm.py"
+    );
+    let script = env_or("NEWSFARM", default);
     let scenario = env_or("SCENARIO", "medium");
     let mut child = Command::new("python3")
         .args([
