@@ -219,6 +219,11 @@ pub struct AlertsConfig {
     pub minor_edits: bool,
     /// Alerts queued per sink at most; beyond it new alerts skip that sink (logged).
     pub outbox_max: usize,
+    /// How long an update of a story that other outlets carry waits for their
+    /// copies to make the same change, so that one alert names them all ("0s":
+    /// alert every copy at once).
+    #[serde(with = "humantime_serde")]
+    pub story_window: Duration,
     /// Webhooks (`[[alerts.webhook]]`).
     #[serde(rename = "webhook")]
     pub webhooks: Vec<WebhookConfig>,
@@ -230,6 +235,7 @@ impl Default for AlertsConfig {
             format: OutputFormat::Json,
             minor_edits: false,
             outbox_max: 100_000,
+            story_window: Duration::from_secs(600),
             webhooks: Vec::new(),
         }
     }

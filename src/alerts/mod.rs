@@ -11,6 +11,7 @@
 
 pub mod outbox;
 mod stdout;
+pub mod story;
 pub mod webhook;
 
 use chrono::{DateTime, Utc};
@@ -83,6 +84,23 @@ pub struct Alert {
     /// On `removed`: the HTTP status the page answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// On `updated`: the other copies of the story that made the same change
+    /// within the story window (see [`story`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<CopyUpdate>,
+    /// On `updated` of an article whose story has other copies: none of them
+    /// made this change within the story window, so it is this outlet's own edit
+    /// (or a wire update that no copy followed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_edit: bool,
+}
+
+/// A copy of the story that received the update an alert announces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyUpdate {
+    pub url: String,
+    /// The copy's version that carries the update.
+    pub version: u32,
 }
 
 /// The diff carried by an `updated` alert.

@@ -112,9 +112,12 @@ pub async fn deliver_loop(
             }
         };
         if batch.is_empty() {
-            if stop.is_cancelled() || wait(&slot, &stop, None).await {
+            // Only an empty queue ends a stopped worker: work queued just before
+            // the stop is still read.
+            if stop.is_cancelled() {
                 return;
             }
+            wait(&slot, &stop, None).await;
             continue;
         }
         for entry in batch {

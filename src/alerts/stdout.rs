@@ -72,6 +72,12 @@ pub fn human(alert: &Alert, color: bool) -> String {
             .unwrap_or_default();
         out.push_str(&format!("  {}{reverts}\n", names.join(", ")));
     }
+    if alert.own_edit {
+        out.push_str("  this outlet's own edit: no other copy of the story made it\n");
+    }
+    for copy in &alert.copies {
+        out.push_str(&format!("  also in {} (v{})\n", copy.url, copy.version));
+    }
     if let Some(diff) = &alert.diff {
         out.push_str(&format!(
             "  +{} −{} words\n",
@@ -140,6 +146,8 @@ mod tests {
             reverts_to: None,
             moved_to: None,
             status: None,
+            copies: Vec::new(),
+            own_edit: false,
         }
     }
 

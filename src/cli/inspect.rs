@@ -18,14 +18,22 @@ pub(super) struct StoriesArgs {
     /// Only articles from this feed (its URL).
     #[arg(long)]
     feed: Option<String>,
-    /// At most this many rows.
+    /// At most this many stories.
     #[arg(long)]
     limit: Option<usize>,
+    /// Only stories that more than one outlet carries.
+    #[arg(long)]
+    copies: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub(super) struct DiffArgs {
-    article: String,
+    /// The article (id, id prefix or URL).
+    #[arg(required_unless_present = "between")]
+    article: Option<String>,
+    /// Compare the latest versions of two articles instead: two outlets' copies of a story.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["article", "from", "to"])]
+    between: Option<Vec<String>>,
     /// Older version (default: the one before --to).
     #[arg(long)]
     from: Option<u32>,
@@ -75,20 +83,70 @@ pub(super) fn stories(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let mut articles = store.articles()?;
-    articles.retain(|a| args.since.is_none_or(|since| a.last_changed >= since));
     articles.retain(|a| args.feed.as_deref().is_none_or(|feed| a.feed == feed));
-    articles.sort_by(|a, b| {
-        b.first_seen
-            .cmp(&a.first_seen)
+    let mut stories = group_stories(articles);
+    stories.retain(|s| args.since.is_none_or(|since| s.last_changed() >= since));
+    stories.retain(|s| !args.copies || s.articles.len() > 1);
+    stories.sort_by(|a, b| {
+        b.last_changed()
+            .cmp(&a.last_changed())
             .then_with(|| a.id.cmp(&b.id))
     });
-    for a in articles.iter().take(args.limit.unwrap_or(usize::MAX)) {
-        let changed = a.last_changed.format("%Y-%m-%d %H:%M");
-        writeln!(
-            out,
-            "{}  v{:<3} {changed}  {}\n            {}",
-            a.id, a.versions, a.title, a.url
-        )?;
+    for story in stories.iter().take(args.limit.unwrap_or(usize::MAX)) {
+        write_story(story, out)?;
+    }
+    Ok(())
+}
+
+/// Articles of one story (wire copies of one another), oldest first.
+struct Story {
+    id: String,
+    articles: Vec<ArticleRecord>,
+}
+
+impl Story {
+    fn last_changed(&self) -> DateTime<Utc> {
+        self.articles
+            .iter()
+            .map(|a| a.last_changed)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// Groups articles by story; an article with no story is a story of its own.
+fn group_stories(articles: Vec<ArticleRecord>) -> Vec<Story> {
+    let mut by_story: std::collections::BTreeMap<String, Vec<ArticleRecord>> = Default::default();
+    for article in articles {
+        let key = article
+            .cluster
+            .clone()
+            .unwrap_or_else(|| article.id.clone());
+        by_story.entry(key).or_default().push(article);
+    }
+    by_story
+        .into_iter()
+        .map(|(id, mut articles)| {
+            articles.sort_by(|a, b| {
+                a.first_seen
+                    .cmp(&b.first_seen)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            Story { id, articles }
+        })
+        .collect()
+}
+
+fn write_story(story: &Story, out: &mut dyn Write) -> anyhow::Result<()> {
+    let first = &story.articles[0];
+    let outlets = match story.articles.len() {
+        1 => "1 outlet".to_string(),
+        n => format!("{n} outlets"),
+    };
+    let changed = story.last_changed().format("%Y-%m-%d %H:%M");
+    writeln!(out, "{}  {outlets}  {changed}  {}", story.id, first.title)?;
+    for a in &story.articles {
+        writeln!(out, "    {}  v{:<3} {}", a.id, a.versions, a.url)?;
     }
     Ok(())
 }
@@ -129,6 +187,35 @@ pub(super) fn show(
         version.first_seen.to_rfc3339()
     )?;
     writeln!(out, "{}", version.body)?;
+    write_copies(store, &article, out)
+}
+
+/// The other articles of `article`'s story, if any.
+fn write_copies(
+    store: &dyn Store,
+    article: &ArticleRecord,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let Some(cluster) = &article.cluster else {
+        return Ok(());
+    };
+    let mut copies: Vec<ArticleRecord> = store
+        .articles()?
+        .into_iter()
+        .filter(|a| a.cluster.as_ref() == Some(cluster) && a.id != article.id)
+        .collect();
+    if copies.is_empty() {
+        return Ok(());
+    }
+    copies.sort_by_key(|a| a.first_seen);
+    writeln!(out, "\nstory {cluster}, also carried by:")?;
+    for copy in copies {
+        writeln!(
+            out,
+            "  {}  v{:<3} {}  {}",
+            copy.id, copy.versions, copy.url, copy.title
+        )?;
+    }
     Ok(())
 }
 
@@ -138,21 +225,14 @@ pub(super) fn diff(
     out: &mut dyn Write,
     color: bool,
 ) -> anyhow::Result<()> {
-    let article = find(store, &args.article)?;
-    let to = args.to.unwrap_or(article.versions);
-    let from = args.from.unwrap_or(to.saturating_sub(1).max(1));
-    if from > to {
-        bail!("--from {from} is after --to {to}");
-    }
-    let old = get_version(store, &article, from)?;
-    let new = get_version(store, &article, to)?;
-    let (old_label, new_label) = (
-        format!("{} v{from}", article.url),
-        format!("{} v{to}", article.url),
-    );
+    let (old, new) = match (&args.between, &args.article) {
+        (Some(pair), _) => between(store, &pair[0], &pair[1])?,
+        (None, Some(key)) => versions_of(store, key, args.from, args.to)?,
+        (None, None) => bail!("name an article, or two with --between"),
+    };
     let d = diff::diff(
-        Side::new(&old.title, &old.body, &old_label),
-        Side::new(&new.title, &new.body, &new_label),
+        Side::new(&old.version.title, &old.version.body, &old.label()),
+        Side::new(&new.version.title, &new.version.body, &new.label()),
     );
     match args.format {
         DiffFormat::Unified => write!(out, "{}", d.unified)?,
@@ -161,9 +241,8 @@ pub(super) fn diff(
             out,
             "{}",
             serde_json::to_string(&JsonDiff {
-                url: &article.url,
-                from,
-                to,
+                from: DiffSide::of(&old),
+                to: DiffSide::of(&new),
                 diff: &d
             })?
         )?,
@@ -171,11 +250,71 @@ pub(super) fn diff(
     Ok(())
 }
 
+/// One side of a diff: an article's version.
+struct Compared {
+    url: String,
+    version: Version,
+}
+
+impl Compared {
+    fn label(&self) -> String {
+        format!("{} v{}", self.url, self.version.number)
+    }
+}
+
+/// Two versions of one article (by default the last two).
+fn versions_of(
+    store: &dyn Store,
+    key: &str,
+    from: Option<u32>,
+    to: Option<u32>,
+) -> anyhow::Result<(Compared, Compared)> {
+    let article = find(store, key)?;
+    let to = to.unwrap_or(article.versions);
+    let from = from.unwrap_or(to.saturating_sub(1).max(1));
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    let side = |number| -> anyhow::Result<Compared> {
+        Ok(Compared {
+            url: article.url.clone(),
+            version: get_version(store, &article, number)?,
+        })
+    };
+    Ok((side(from)?, side(to)?))
+}
+
+/// The latest versions of two articles.
+fn between(store: &dyn Store, a: &str, b: &str) -> anyhow::Result<(Compared, Compared)> {
+    let latest = |key: &str| -> anyhow::Result<Compared> {
+        let article = find(store, key)?;
+        Ok(Compared {
+            version: get_version(store, &article, article.versions)?,
+            url: article.url,
+        })
+    };
+    Ok((latest(a)?, latest(b)?))
+}
+
+#[derive(Serialize)]
+struct DiffSide<'a> {
+    url: &'a str,
+    version: u32,
+}
+
+impl DiffSide<'_> {
+    fn of(side: &Compared) -> DiffSide<'_> {
+        DiffSide {
+            url: &side.url,
+            version: side.version.number,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct JsonDiff<'a> {
-    url: &'a str,
-    from: u32,
-    to: u32,
+    from: DiffSide<'a>,
+    to: DiffSide<'a>,
     #[serde(flatten)]
     diff: &'a diff::VersionDiff,
 }

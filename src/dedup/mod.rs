@@ -5,12 +5,14 @@
 //! [`fingerprint::fingerprint`] → [`index::Index::candidates`] → [`confirm::is_copy`]
 //! → [`clusters::Clusters::assign`].
 
+pub mod change_signature;
 pub mod clusters;
 pub mod confirm;
 pub mod fingerprint;
 pub mod index;
 mod normalize;
 
+pub use change_signature::ChangeSignature;
 pub use clusters::{ClusterAssignment, Clusters, DedupError, Loaded, StoredFingerprint};
 pub use confirm::{Similarity, is_copy, is_still_copy, similarity};
 pub use fingerprint::{FINGERPRINT_VERSION, Fingerprint, fingerprint};

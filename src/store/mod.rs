@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::Alert;
+use crate::alerts::story::HeldAlert;
 use crate::changes::ChangeClass;
 use crate::fetch::Validators;
 
@@ -243,6 +244,10 @@ pub struct Commit<'a> {
     pub previous_check: Option<DateTime<Utc>>,
     /// Alerts about this change, queued for delivery in the same transaction.
     pub outbox: &'a [OutboxEntry],
+    /// `article`'s story fingerprint record (see [`crate::dedup`]).
+    pub fingerprint: Option<&'a [u8]>,
+    /// An alert about this change held for its story window (new or amended).
+    pub hold: Option<&'a HeldAlert>,
 }
 
 /// What redline keeps. Implementations are cheap to share between tasks.
@@ -280,8 +285,10 @@ pub trait Store: Send + Sync {
     fn outbox_fail(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
     /// Entries that failed for good, oldest first.
     fn failed(&self) -> Result<Vec<OutboxEntry>, StoreError>;
-    /// The stored wire-copy fingerprint record of an article (see [`crate::dedup`]).
-    fn put_fingerprint(&self, id: &str, record: &[u8]) -> Result<(), StoreError>;
+    /// Alerts held for their story window, oldest first.
+    fn holds(&self) -> Result<Vec<HeldAlert>, StoreError>;
+    /// Removes a held alert and queues its outbox entries, together.
+    fn release_hold(&self, held: &HeldAlert, entries: &[OutboxEntry]) -> Result<(), StoreError>;
     /// Every stored fingerprint record, by article id.
     fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Queues failed entries again (one by delivery id, or all); returns how many.

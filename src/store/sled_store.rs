@@ -4,7 +4,9 @@
 //! `links` (URL → id), `due` (time in ms, big-endian ‖ id → nothing: the revisit
 //! queue in time order), `feeds` (URL → record), `outbox` (sink ‖ 0 ‖ sequence,
 //! big-endian → alert entry: the delivery queues), `failed` (delivery id → entry:
-//! the dead letters) and `meta` (format version).
+//! the dead letters), `fingerprints` (id → story fingerprint record), `holds`
+//! (sequence, big-endian → an update alert held for its story window, see
+//! [`crate::alerts::story`]) and `meta` (format version).
 //! Records are JSON so that they stay readable across releases.
 
 use std::path::Path;
@@ -16,6 +18,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Transactional, Tree};
 
 use super::{ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, Version};
+use crate::alerts::story::HeldAlert;
 use crate::canonical;
 
 /// The on-disk format this build reads and writes.
@@ -33,6 +36,7 @@ pub struct SledStore {
     outbox: Tree,
     failed: Tree,
     fingerprints: Tree,
+    holds: Tree,
 }
 
 fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
@@ -124,6 +128,7 @@ impl SledStore {
             outbox: tree("outbox")?,
             failed: tree("failed")?,
             fingerprints: tree("fingerprints")?,
+            holds: tree("holds")?,
             db: db.clone(),
         };
         store.check_format(dir)?;
@@ -275,15 +280,18 @@ impl Store for SledStore {
             .iter()
             .map(|e| (outbox_key(e), encode(e)))
             .collect();
+        let hold = commit.hold.map(|h| (h.seq.to_be_bytes(), encode(h)));
         let trees = (
             &self.articles,
             &self.versions,
             &self.links,
             &self.due,
             &self.outbox,
+            &self.fingerprints,
+            &self.holds,
         );
-        let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(articles, versions, links, due, outbox)| {
+        let result: Result<(), TransactionError<()>> = trees.transaction(
+            |(articles, versions, links, due, outbox, fingerprints, holds)| {
                 if let Some((key, value)) = &article {
                     articles.insert(key.as_slice(), value.as_slice())?;
                 }
@@ -302,8 +310,15 @@ impl Store for SledStore {
                 for (key, value) in &queued {
                     outbox.insert(key.as_slice(), value.as_slice())?;
                 }
+                if let Some(record) = commit.fingerprint {
+                    fingerprints.insert(id.as_bytes(), record)?;
+                }
+                if let Some((key, value)) = &hold {
+                    holds.insert(key, value.as_slice())?;
+                }
                 Ok::<(), ConflictableTransactionError<()>>(())
-            });
+            },
+        );
         result.map_err(|e| transaction_error(e, "committing a version"))
     }
 
@@ -348,13 +363,6 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn put_fingerprint(&self, id: &str, record: &[u8]) -> Result<(), StoreError> {
-        self.fingerprints
-            .insert(id.as_bytes(), record)
-            .map_err(backend("writing a fingerprint"))?;
-        Ok(())
-    }
-
     fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.fingerprints
             .iter()
@@ -363,6 +371,31 @@ impl Store for SledStore {
                 Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
             })
             .collect()
+    }
+
+    fn holds(&self) -> Result<Vec<HeldAlert>, StoreError> {
+        self.holds
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry.map_err(backend("reading held alerts"))?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn release_hold(&self, held: &HeldAlert, entries: &[OutboxEntry]) -> Result<(), StoreError> {
+        let key = held.seq.to_be_bytes();
+        let queued: Vec<(Vec<u8>, Vec<u8>)> =
+            entries.iter().map(|e| (outbox_key(e), encode(e))).collect();
+        let result: Result<(), TransactionError<()>> =
+            (&self.holds, &self.outbox).transaction(|(holds, outbox)| {
+                holds.remove(&key)?;
+                for (key, value) in &queued {
+                    outbox.insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        result.map_err(|e| transaction_error(e, "releasing a held alert"))
     }
 
     fn outbox_all(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -509,6 +542,7 @@ mod tests {
                 links: &links,
                 previous_check: None,
                 outbox: &[],
+                ..Commit::default()
             })
             .unwrap();
         assert_eq!(
@@ -539,6 +573,7 @@ mod tests {
                 links: &[],
                 previous_check: Some(at),
                 outbox: &[],
+                ..Commit::default()
             })
             .unwrap();
         assert!(
@@ -570,6 +605,7 @@ mod tests {
                     links: &[],
                     previous_check: None,
                     outbox: &[],
+                    ..Commit::default()
                 })
                 .unwrap();
             store.flush().unwrap();
@@ -584,5 +620,55 @@ mod tests {
         let _first = SledStore::open(dir.path(), 16).unwrap();
         let err = SledStore::open(dir.path(), 16).err().unwrap().to_string();
         assert!(err.contains("another redline process"), "{err}");
+    }
+
+    #[test]
+    fn a_held_alert_is_stored_with_its_version_and_released_to_the_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let a = record("abcdef0123", 2, None);
+        let alert: crate::alerts::Alert = serde_json::from_value(serde_json::json!({
+            "event": "updated", "id": a.id, "url": a.url, "version": 2, "previous_version": 1,
+            "title": "t", "feed": a.feed, "language": null, "topics": [],
+            "detected_at": "2026-11-29T08:00:00Z", "diff": null, "own_edit": true
+        }))
+        .unwrap();
+        let held = HeldAlert {
+            seq: store.next_sequence().unwrap(),
+            release_at: Utc::now(),
+            cluster: "s1".into(),
+            alert: alert.clone(),
+            articles: vec![a.id.clone()],
+            signature: None,
+        };
+        store
+            .commit(&Commit {
+                article: Some(&a),
+                version: Some(&version(2, "y")),
+                hold: Some(&held),
+                ..Commit::default()
+            })
+            .unwrap();
+        drop(store);
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        assert_eq!(
+            store.holds().unwrap(),
+            vec![held.clone()],
+            "held across a restart"
+        );
+        let entry = OutboxEntry {
+            sink: "stdout".into(),
+            seq: store.next_sequence().unwrap(),
+            alert,
+            enqueued: Utc::now(),
+            attempts: 0,
+            next_attempt: None,
+            last_error: None,
+        };
+        store
+            .release_hold(&held, std::slice::from_ref(&entry))
+            .unwrap();
+        assert!(store.holds().unwrap().is_empty());
+        assert_eq!(store.outbox("stdout", 10).unwrap(), vec![entry]);
     }
 }

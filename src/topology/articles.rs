@@ -9,12 +9,11 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::Context;
-use crate::alerts::outbox;
+use super::{Context, story_window};
 use crate::alerts::{Alert, AlertDiff, Event};
 use crate::canonical;
 use crate::changes::{Change, ChangeClass, CleanText, Verdict};
-use crate::dedup;
+use crate::dedup::{self, ChangeSignature};
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
@@ -101,7 +100,7 @@ async fn revisit_inner(ctx: &Context, id: &str) -> Result<(), String> {
     let result = match fetched {
         Ok(FetchOutcome::NotModified) => {
             article.not_found_strikes = 0;
-            reschedule(ctx, article, None, &[])
+            reschedule(ctx, article, &[])
         }
         Ok(FetchOutcome::Fetched(page)) => revisited(ctx, article, *page).await,
         Err(error) => return failed_revisit(ctx, article, &error).await,
@@ -176,7 +175,7 @@ async fn failed_revisit(
         let alert = event_alert(&article, Event::Removed);
         return commit_with_alert(ctx, commit, Some(alert)).map_err(|e| e.to_string());
     }
-    reschedule(ctx, article, None, &[]).map_err(|e| e.to_string())?;
+    reschedule(ctx, article, &[]).map_err(|e| e.to_string())?;
     Err(error.to_string())
 }
 
@@ -267,11 +266,12 @@ async fn store_new(
         topics: Vec::new(),
         cluster: None,
     };
-    annotate(ctx, &mut article, &version).await?;
+    let story = annotate(ctx, &mut article, &version).await;
     let commit = Commit {
         article: Some(&article),
         version: Some(&version),
         links: &fetch.links,
+        fingerprint: story.record.as_deref(),
         ..Commit::default()
     };
     commit_with_alert(ctx, commit, Some(version_alert(&article, &version, None)))?;
@@ -290,7 +290,7 @@ async fn apply(
     article.validators = fetch.validators;
     if fetch.text.body.is_empty() {
         tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
-        return reschedule(ctx, article, None, &fetch.links);
+        return reschedule(ctx, article, &fetch.links);
     }
     let history = ctx.store.versions(&article.id)?;
     let host = Url::parse(article.fetch_url())
@@ -300,7 +300,7 @@ async fn apply(
         .detector
         .compare(&host, &article.id, &history, &fetch.text)
     {
-        Verdict::Unchanged => return reschedule(ctx, article, None, &fetch.links),
+        Verdict::Unchanged => return reschedule(ctx, article, &fetch.links),
         Verdict::Changed(change) => change,
     };
     let now = Utc::now();
@@ -317,20 +317,40 @@ async fn apply(
     article.title = fetch.text.title;
     article.last_changed = now;
     article.language = article.language.or(fetch.language);
-    annotate(ctx, &mut article, &version).await?;
+    let story = annotate(ctx, &mut article, &version).await;
     let alert = worth_alerting(ctx, &change, &history)
         .then(|| version_alert(&article, &version, Some(&change)));
     tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, alerted = alert.is_some(), "article updated");
-    reschedule_with(ctx, article, Some(&version), &fetch.links, alert)
+    let update = story.has_copies.then(|| ChangeSignature::of(&change.diff));
+    let new = NewVersion {
+        version: &version,
+        fingerprint: story.record.as_deref(),
+        alert,
+        update,
+    };
+    reschedule_with(ctx, article, &fetch.links, Some(new))
 }
 
-/// Sets the topics and the story of `article` from its new `version`, and keeps
-/// the version's fingerprint for the story clusters.
-async fn annotate(
-    ctx: &Context,
-    article: &mut ArticleRecord,
-    version: &Version,
-) -> Result<(), StoreError> {
+/// A new version to commit with what goes with it.
+struct NewVersion<'a> {
+    version: &'a Version,
+    fingerprint: Option<&'a [u8]>,
+    alert: Option<Alert>,
+    /// The change's signature, when the article's story has other copies.
+    update: Option<ChangeSignature>,
+}
+
+/// What [`annotate`] learnt about the article's story.
+struct StoryPlace {
+    /// The fingerprint record to store with the version.
+    record: Option<Vec<u8>>,
+    /// Whether other articles are copies of the same story.
+    has_copies: bool,
+}
+
+/// Sets the topics and the story of `article` from its new `version`; returns
+/// the version's fingerprint record for the story clusters.
+async fn annotate(ctx: &Context, article: &mut ArticleRecord, version: &Version) -> StoryPlace {
     let (title, body, language) = (
         version.title.clone(),
         version.body.clone(),
@@ -356,23 +376,23 @@ async fn annotate(
         })
         .await;
     article.topics = topics;
-    let stored = {
-        let mut clusters = ctx.clusters.lock().unwrap_or_else(|e| e.into_inner());
-        match clusters.assign(&article.id, &fingerprint) {
-            Ok(assignment) => {
-                article.cluster = Some(assignment.cluster);
-                clusters.stored(&article.id)
-            }
-            Err(error) => {
-                tracing::error!(id = %article.id, %error, "cannot place the article in a story");
-                None
+    let mut clusters = ctx.clusters.lock().unwrap_or_else(|e| e.into_inner());
+    match clusters.assign(&article.id, &fingerprint) {
+        Ok(assignment) => {
+            article.cluster = Some(assignment.cluster);
+            StoryPlace {
+                record: clusters.stored(&article.id).and_then(|s| s.to_bytes().ok()),
+                has_copies: !assignment.copies_of.is_empty(),
             }
         }
-    };
-    if let Some(bytes) = stored.and_then(|s| s.to_bytes().ok()) {
-        ctx.store.put_fingerprint(&article.id, &bytes)?;
+        Err(error) => {
+            tracing::error!(id = %article.id, %error, "cannot place the article in a story");
+            StoryPlace {
+                record: None,
+                has_copies: false,
+            }
+        }
     }
-    Ok(())
 }
 
 /// Minor rewording is alerted only when configured; a flip-flop only the first
@@ -387,23 +407,17 @@ fn worth_alerting(ctx: &Context, change: &Change, history: &[Version]) -> bool {
     }
 }
 
-/// Stores the article with its next revisit time (and a new version, if any).
-fn reschedule(
-    ctx: &Context,
-    article: ArticleRecord,
-    version: Option<&Version>,
-    links: &[String],
-) -> Result<(), StoreError> {
-    reschedule_with(ctx, article, version, links, None)
+/// Stores the article with its next revisit time.
+fn reschedule(ctx: &Context, article: ArticleRecord, links: &[String]) -> Result<(), StoreError> {
+    reschedule_with(ctx, article, links, None)
 }
 
-/// [`reschedule`], with the alert about the new version queued in the same commit.
+/// [`reschedule`], with a new version and its alert committed together.
 fn reschedule_with(
     ctx: &Context,
     mut article: ArticleRecord,
-    version: Option<&Version>,
     links: &[String],
-    alert: Option<Alert>,
+    new: Option<NewVersion<'_>>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let previous_check = article.next_check;
@@ -411,12 +425,14 @@ fn reschedule_with(
     article.next_check = ctx.revisits.next_check(article.first_seen, now);
     let commit = Commit {
         article: Some(&article),
-        version,
+        version: new.as_ref().map(|n| n.version),
+        fingerprint: new.as_ref().and_then(|n| n.fingerprint),
         links,
         previous_check,
         ..Commit::default()
     };
-    commit_with_alert(ctx, commit, alert)
+    let (alert, update) = new.map_or((None, None), |n| (n.alert, n.update));
+    story_window::commit(ctx, commit, alert, update)
 }
 
 fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
@@ -437,6 +453,8 @@ fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
         reverts_to: None,
         moved_to: None,
         status: None,
+        copies: Vec::new(),
+        own_edit: false,
     }
 }
 
@@ -459,17 +477,6 @@ fn version_alert(article: &ArticleRecord, version: &Version, change: Option<&Cha
     alert
 }
 
-/// Counts a committed version and its queued alerts.
-fn record(ctx: &Context, version: Option<u32>, queued: usize) {
-    ctx.metrics.alerts_emitted.inc_by(queued as u64);
-    match version {
-        Some(1) => ctx.metrics.articles_new.inc(),
-        Some(_) => ctx.metrics.articles_updated.inc(),
-        None => return,
-    };
-    ctx.metrics.versions.inc();
-}
-
 /// A `removed` or `moved` alert.
 fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
     let mut alert = alert(article, event, article.versions);
@@ -478,27 +485,11 @@ fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
     alert
 }
 
-/// Commits `commit` together with the outbox entries of `alert` (if any), then
-/// wakes the sinks: the alert is durable before any delivery is tried.
+/// Commits `commit` with `alert`, queued or held (see [`story_window`]).
 fn commit_with_alert(
     ctx: &Context,
     commit: Commit<'_>,
     alert: Option<Alert>,
 ) -> Result<(), StoreError> {
-    let entries = match &alert {
-        Some(alert) => outbox::entries_for(&ctx.sinks, ctx.store.as_ref(), alert, ctx.outbox_max)?,
-        None => Vec::new(),
-    };
-    let new_version = commit.version.map(|v| v.number);
-    ctx.store.commit(&Commit {
-        outbox: &entries,
-        ..commit
-    })?;
-    outbox::wake(&ctx.sinks, &entries);
-    record(ctx, new_version, entries.len());
-    if let Some(alert) = alert {
-        // Nobody following live is not an error.
-        let _ = ctx.tail.send(alert);
-    }
-    Ok(())
+    story_window::commit(ctx, commit, alert, None)
 }

@@ -4,27 +4,32 @@
 //! seen becomes an article task that fetches, extracts and stores version 1
 //! ([`articles`]); a scheduler task takes stored articles whose revisit is due
 //! and runs them through the same path, which stores a new version and emits an
-//! `updated` alert with its diff when the text changed. Alerts leave through a
-//! channel to the sinks. CPU-bound work (parsing, extraction, diffing) runs on the
+//! `updated` alert with its diff when the text changed. Alerts are queued in the
+//! store's outbox, from which one task per sink delivers them; an update of a
+//! story with copies elsewhere is held for the story window first
+//! ([`story_window`]), so that the copies' same changes join it. CPU-bound work (parsing, extraction, diffing) runs on the
 //! blocking pool, bounded by a semaphore sized to the cores.
 //!
 //! Shutdown: when the token is cancelled, polling and scheduling stop, article
 //! tasks that are still fetching are dropped, those that already have their page
-//! finish their writes, and the store is flushed.
+//! finish their writes, held story alerts are released, local sinks are drained
+//! and the store is flushed.
 
 mod articles;
 mod feed_set;
 mod poller;
+mod story_window;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::{Notify, Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::alerts::outbox::{self, SinkSlot};
+use crate::alerts::story::StoryHolds;
 use crate::alerts::{Alert, Sink};
 use crate::changes::Detector;
 use crate::config::{Config, ScheduleConfig};
@@ -77,6 +82,12 @@ pub(crate) struct Context {
     pub tail: broadcast::Sender<Alert>,
     /// Whether minor rewording is alerted.
     pub minor_edits: bool,
+    /// How long an update of a story with copies waits for the copies' same change.
+    pub story_window: Duration,
+    /// Alerts held for their story window.
+    pub holds: Mutex<StoryHolds>,
+    /// Wakes the release task when a hold is added.
+    pub holds_changed: Notify,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     /// Bounds CPU-bound work on the blocking pool.
@@ -181,6 +192,9 @@ impl Topology {
             rules: config.extract.clone(),
             clusters: Mutex::new(load_clusters(store.as_ref())?),
             minor_edits: config.alerts.minor_edits,
+            story_window: config.alerts.story_window,
+            holds: Mutex::new(StoryHolds::new(store.holds()?)),
+            holds_changed: Notify::new(),
             store,
             sinks,
             outbox_max: config.alerts.outbox_max,
@@ -229,6 +243,7 @@ impl Topology {
             ctx.tasks.spawn(poller::poll_loop(ctx2, feed));
         }
         ctx.tasks.spawn(revisit_scheduler(ctx.clone()));
+        ctx.tasks.spawn(story_window::release_loop(ctx.clone()));
         let delivery = TaskTracker::new();
         let stop_delivery = CancellationToken::new();
         for slot in &ctx.sinks {
@@ -245,6 +260,9 @@ impl Topology {
         tracing::info!("shutting down: finishing in-flight writes");
         ctx.tasks.close();
         ctx.tasks.wait().await;
+        if let Err(error) = story_window::release(&ctx, true) {
+            tracing::error!(%error, "held story alerts stay queued for the next start");
+        }
         stop_delivery.cancel();
         delivery.close();
         delivery.wait().await;
