@@ -188,3 +188,43 @@ async fn taken_down_and_moved_pages_give_events_and_keep_their_history() {
         "each event once: {rest:?}"
     );
 }
+
+#[tokio::test]
+async fn a_feed_linking_an_articles_new_address_first_gives_a_move_not_a_new_article() {
+    let server = TestServer::start().await;
+    let body = [
+        "Negotiators from both sides met in Geneva on Tuesday for a second day of talks.",
+        "Officials said a prisoner exchange could be agreed before the end of the week.",
+    ];
+    server.set("/2025/old-slug.html", HTML, article("Talks go on", &body));
+    server.set(
+        "/rss.xml",
+        "application/rss+xml",
+        rss(&[server.url("/2025/old-slug.html")]),
+    );
+    let mut config = fast_config(&[server.url("/rss.xml")]);
+    // No revisit comes before the feed shows the new address.
+    config.schedule.revisit_ages = vec![std::time::Duration::from_secs(3600)];
+    config.schedule.revisit_tail_interval = None;
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(config, dir.path());
+    assert_eq!(daemon.next_alert(20).await.event, Event::New);
+
+    server.set("/2025/new-slug.html", HTML, article("Talks go on", &body));
+    server.set(
+        "/rss.xml",
+        "application/rss+xml",
+        rss(&[server.url("/2025/new-slug.html")]),
+    );
+    let alert = daemon.next_alert(20).await;
+    assert_eq!(alert.event, Event::Moved, "{alert:?}");
+    assert_eq!(alert.url, server.url("/2025/old-slug.html"));
+    assert_eq!(alert.moved_to, Some(server.url("/2025/new-slug.html")));
+    let hits = server.hits("/rss.xml");
+    wait_until(20, "more feed polls", || {
+        server.hits("/rss.xml") >= hits + 2
+    })
+    .await;
+    let rest = daemon.stop().await;
+    assert!(rest.is_empty(), "one article, moved once: {rest:?}");
+}

@@ -17,6 +17,8 @@ use super::normalize::digit_mask;
 
 /// Lines longer than this (in words) are prose, never noise.
 const MAX_NOISE_WORDS: usize = 12;
+/// Longest line ending like a sentence that may still be learned ("Views: 1,204.").
+const MAX_LABEL_WORDS: usize = 4;
 /// Articles of one host on which a shape must be seen changing to be learned.
 const ARTICLES_TO_LEARN: usize = 2;
 /// Shapes tracked per host at most (learned or candidate).
@@ -64,8 +66,15 @@ fn shapes(line: &str) -> impl Iterator<Item = String> {
     mask.into_iter().chain(prefix)
 }
 
-fn is_short(line: &str) -> bool {
-    line.split_whitespace().count() <= MAX_NOISE_WORDS
+/// Whether a line may be learned as volatile: short, and not a sentence. A
+/// sentence whose figure was edited on two articles (newsroom templates repeat
+/// sentences) is news, not a counter.
+fn is_learnable(line: &str) -> bool {
+    let words = line.split_whitespace().count();
+    let sentence = line
+        .trim_end_matches(['"', '\'', '»', '”', ')'])
+        .ends_with(['.', '!', '?', '؟', '…', '。']);
+    words <= MAX_NOISE_WORDS && !(sentence && words > MAX_LABEL_WORDS)
 }
 
 #[derive(Default)]
@@ -91,7 +100,7 @@ impl NoiseModel {
         if is_noise_line(line) {
             return true;
         }
-        if !is_short(line) {
+        if !is_learnable(line) {
             return false;
         }
         let hosts = self.hosts();
@@ -104,7 +113,7 @@ impl NoiseModel {
     /// Learns from a line of `article` on `host` that changed from `old` to `new`
     /// between two fetches; returns true when a shape became volatile.
     pub fn observe_change(&self, host: &str, article: &str, old: &str, new: &str) -> bool {
-        if old == new || !is_short(old) || !is_short(new) {
+        if old == new || !is_learnable(old) || !is_learnable(new) {
             return false;
         }
         let old_shapes: HashSet<String> = shapes(old).collect();
@@ -217,5 +226,18 @@ mod tests {
         );
         assert!(model.is_noise("h:80", "Most read: Anything at all"));
         assert!(!model.is_noise("h:80", "Negotiators said on Tuesday that talks would resume next week in Geneva, with a new agenda."));
+    }
+
+    #[test]
+    fn a_figure_edited_in_a_sentence_on_two_articles_is_not_learned() {
+        let model = NoiseModel::default();
+        let sentence = |n| {
+            format!(
+                "Overnight, Russia launched {n} drones at Ukrainian cities, the air force said."
+            )
+        };
+        assert!(!model.observe_change("h:80", "a1", &sentence(170), &sentence(187)));
+        assert!(!model.observe_change("h:80", "a2", &sentence(120), &sentence(95)));
+        assert!(!model.is_noise("h:80", &sentence(300)));
     }
 }

@@ -142,6 +142,17 @@ impl Clusters {
         Some(member.cluster)
     }
 
+    /// Articles whose current text has exactly this fingerprint.
+    pub fn identical(&self, fp: &Fingerprint) -> Vec<String> {
+        self.index
+            .candidates(fp)
+            .into_iter()
+            .filter_map(|s| self.members.get(s as usize)?.as_ref())
+            .filter(|m| m.fingerprint == *fp)
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
     /// The article's cluster id.
     pub fn cluster_of(&self, article_id: &str) -> Option<&str> {
         self.member(article_id).map(|m| m.cluster.as_str())

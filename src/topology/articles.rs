@@ -54,7 +54,6 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
     let canonical = canonical_url(&extracted, &page);
     let id = canonical::article_id(&canonical);
     let links = link_set(&[&job.link, &page.url, &canonical]);
-    let _guard = ctx.article_lock(&id).lock().await;
     let host = host_key(&canonical);
     let title = extracted
         .title
@@ -67,6 +66,14 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
         language: extracted.language.or(job.feed_language.clone()),
         links,
     };
+    if ctx.store.article(&id).map_err(|e| e.to_string())?.is_none()
+        && let Some(old) = moved_from(ctx, &id, &host, &fetch).await
+    {
+        return moved_here(ctx, &old, &canonical, fetch)
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let _guard = ctx.article_lock(&id).lock().await;
     let stored = ctx.store.article(&id).map_err(|e| e.to_string())?;
     match stored {
         Some(article) => apply(ctx, article, fetch).await,
@@ -121,16 +128,8 @@ async fn revisited(
         let to = canonical_url(&extracted, &page);
         let known = [article.url.as_str(), article.fetch_url()];
         if !known.contains(&to.as_str()) {
-            tracing::info!(id = %article.id, url = %article.url, moved_to = %to, "article moved");
-            article.moved_to = Some(to.to_string());
             links = link_set(&[&to, &page.url]);
-            let commit = Commit {
-                article: Some(&article),
-                links: &links,
-                previous_check: article.next_check,
-                ..Commit::default()
-            };
-            commit_with_alert(ctx, commit, Some(event_alert(&article, Event::Moved)))?;
+            record_move(ctx, &mut article, &to, &links)?;
         }
     }
     let host = host_key(&page.url);
@@ -144,6 +143,74 @@ async fn revisited(
         language: extracted.language,
         links,
     };
+    apply(ctx, article, fetch).await
+}
+
+/// Records that `article` now lives at `to`, reached through `links`, with its
+/// `moved` alert.
+fn record_move(
+    ctx: &Context,
+    article: &mut ArticleRecord,
+    to: &Url,
+    links: &[String],
+) -> Result<(), StoreError> {
+    tracing::info!(id = %article.id, url = %article.url, moved_to = %to, "article moved");
+    article.moved_to = Some(to.to_string());
+    let commit = Commit {
+        article: Some(article),
+        links,
+        previous_check: article.next_check,
+        ..Commit::default()
+    };
+    commit_with_alert(ctx, commit, Some(event_alert(article, Event::Moved)))
+}
+
+/// The stored article that a newly found URL (`id`, on `host`) is a move of: one
+/// on the same host whose current title and text are identical. A site that moves an article
+/// links the new URL in its feed, often before the old one is revisited and seen
+/// to redirect.
+async fn moved_from(ctx: &Context, id: &str, host: &str, fetch: &Fetched) -> Option<String> {
+    let (title, body) = (fetch.text.title.clone(), fetch.text.body.clone());
+    let language = fetch.language.clone();
+    let fp = ctx
+        .cpu(move || dedup::fingerprint(&title, &body, language.as_deref()))
+        .await;
+    let same_text = ctx
+        .clusters
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .identical(&fp);
+    let hash = Version::hash_content(&fetch.text.title, &fetch.text.body);
+    let same_article = |a: &ArticleRecord| {
+        a.removed.is_none()
+            && a.moved_to.is_none()
+            && Url::parse(a.fetch_url()).is_ok_and(|u| host_key(&u) == host)
+            && ctx
+                .store
+                .version(&a.id, a.versions)
+                .ok()
+                .flatten()
+                .is_some_and(|v| v.content_hash == hash)
+    };
+    same_text
+        .into_iter()
+        .filter(|other| other != id)
+        .find(|other| {
+            ctx.store
+                .article(other)
+                .ok()
+                .flatten()
+                .is_some_and(|a| same_article(&a))
+        })
+}
+
+/// A newly found URL that is where the stored article `old` moved to.
+async fn moved_here(ctx: &Context, old: &str, to: &Url, fetch: Fetched) -> Result<(), StoreError> {
+    let _guard = ctx.article_lock(old).lock().await;
+    let Some(mut article) = ctx.store.article(old)? else {
+        return Ok(());
+    };
+    record_move(ctx, &mut article, to, &fetch.links)?;
     apply(ctx, article, fetch).await
 }
 
