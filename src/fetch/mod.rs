@@ -30,6 +30,10 @@ use crate::metrics::Metrics;
 pub use hosts::{HostPolicy, host_key};
 pub use retry::{backoff, retry_after, scaled_backoff};
 
+/// Added to every Retry-After pause: the server starts its clock when it has
+/// written the response, a little after redline has read it, so waiting exactly
+/// as long as asked can still land a request inside the server's pause.
+const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(250);
 /// What went wrong with a request, naming its URL.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -280,7 +284,7 @@ impl Fetcher {
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
             if let Some(wait) = retry_after.filter(|_| asks_to_wait(status)) {
-                host.pause_for(wait);
+                host.pause_for(wait + RETRY_AFTER_MARGIN);
             }
             let error = FetchError::Status {
                 url: url.clone(),
