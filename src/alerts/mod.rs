@@ -142,6 +142,9 @@ pub enum Delivery {
     },
 }
 
+/// Stories a webhook delivers concurrently.
+const WEBHOOK_LANES: usize = 8;
+
 /// Somewhere alerts go.
 pub enum Sink {
     /// Standard output, in the given format.
@@ -177,6 +180,15 @@ impl Sink {
     /// left for the next start (remote ones).
     pub fn drains_on_shutdown(&self) -> bool {
         !matches!(self, Sink::Webhook(_))
+    }
+
+    /// Stories delivered at once: a receiver that fails one alert holds back
+    /// only that story's later alerts. Local sinks keep one global order.
+    pub fn lanes(&self) -> usize {
+        match self {
+            Sink::Webhook(_) => WEBHOOK_LANES,
+            _ => 1,
+        }
     }
 
     /// How long an alert may wait for this sink before it is given up.

@@ -4,11 +4,13 @@
 //! the receiver's Retry-After) until the sink's maximum age, then go to the
 //! failed list, as do alerts the receiver refuses for good (4xx).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -94,6 +96,11 @@ pub fn wake(slots: &[Arc<SinkSlot>], entries: &[OutboxEntry]) {
 }
 
 /// Delivers `slot`'s queue until `stop`; local sinks empty their queue first.
+///
+/// Each round reads the oldest entries and delivers them in lanes, one per story
+/// (see [`Sink::lanes`]): within a story, an alert is sent only once the one
+/// before it was delivered or given up, so each story's order is kept while a
+/// failing alert holds back nothing else.
 pub async fn deliver_loop(
     slot: Arc<SinkSlot>,
     store: Arc<dyn Store>,
@@ -111,25 +118,110 @@ pub async fn deliver_loop(
                 continue;
             }
         };
-        if batch.is_empty() {
-            // Only an empty queue ends a stopped worker: work queued just before
-            // the stop is still read.
+        // Only an empty queue ends a stopped worker: work queued just before
+        // the stop is still read.
+        if batch.is_empty() && stop.is_cancelled() {
+            return;
+        }
+        let round = deliver_round(&slot, store.as_ref(), &metrics, batch, &stop).await;
+        if round.delivered == 0 {
             if stop.is_cancelled() {
                 return;
             }
-            wait(&slot, &stop, None).await;
-            continue;
+            let until_retry = round
+                .next_retry
+                .map(|at| (at - Utc::now()).to_std().unwrap_or_default());
+            wait(&slot, &stop, until_retry).await;
         }
-        for entry in batch {
-            let stopping = stop.is_cancelled() && !slot.sink.drains_on_shutdown();
-            if stopping || !deliver_one(&slot, store.as_ref(), &metrics, entry, &stop).await {
+    }
+}
+
+/// What a round of deliveries achieved.
+#[derive(Default)]
+struct Round {
+    /// Entries delivered or given up.
+    delivered: usize,
+    /// The earliest retry time of an entry left in the queue.
+    next_retry: Option<DateTime<Utc>>,
+}
+
+impl Round {
+    fn add(mut self, other: Round) -> Round {
+        self.delivered += other.delivered;
+        self.next_retry = match (self.next_retry, other.next_retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+}
+
+async fn deliver_round(
+    slot: &SinkSlot,
+    store: &dyn Store,
+    metrics: &Metrics,
+    batch: Vec<OutboxEntry>,
+    stop: &CancellationToken,
+) -> Round {
+    let lanes = story_lanes(batch, slot.sink.lanes() > 1);
+    futures_util::stream::iter(lanes)
+        .map(|lane| deliver_lane(slot, store, metrics, lane, stop))
+        .buffer_unordered(slot.sink.lanes())
+        .fold(
+            Round::default(),
+            |total, round| async move { total.add(round) },
+        )
+        .await
+}
+
+/// The batch split by story (first appearance order), or kept whole.
+fn story_lanes(batch: Vec<OutboxEntry>, by_story: bool) -> Vec<Vec<OutboxEntry>> {
+    if !by_story {
+        return vec![batch];
+    }
+    let mut lanes: Vec<Vec<OutboxEntry>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for entry in batch {
+        let story = entry
+            .alert
+            .cluster
+            .clone()
+            .unwrap_or_else(|| entry.alert.id.clone());
+        let lane = *index.entry(story).or_insert_with(|| {
+            lanes.push(Vec::new());
+            lanes.len() - 1
+        });
+        lanes[lane].push(entry);
+    }
+    lanes
+}
+
+/// Delivers one story's entries in order, up to the first that must wait.
+async fn deliver_lane(
+    slot: &SinkSlot,
+    store: &dyn Store,
+    metrics: &Metrics,
+    lane: Vec<OutboxEntry>,
+    stop: &CancellationToken,
+) -> Round {
+    let mut round = Round::default();
+    for entry in lane {
+        if stop.is_cancelled() && !slot.sink.drains_on_shutdown() {
+            break;
+        }
+        if let Some(at) = entry.next_attempt.filter(|at| *at > Utc::now()) {
+            round.next_retry = Some(at);
+            break;
+        }
+        match deliver_one(slot, store, metrics, entry).await {
+            None => round.delivered += 1,
+            Some(at) => {
+                round.next_retry = Some(at);
                 break;
             }
         }
-        if stop.is_cancelled() && !slot.sink.drains_on_shutdown() {
-            return;
-        }
     }
+    round
 }
 
 /// Waits for new work, `timeout` or `stop`; true when stopped.
@@ -142,27 +234,14 @@ async fn wait(slot: &SinkSlot, stop: &CancellationToken, timeout: Option<Duratio
     }
 }
 
-/// One entry: waits for its retry time, delivers, records the outcome. False
-/// when the queue must be read again from its head (a retry is pending).
+/// One attempt at one entry, its outcome recorded: `None` once the entry left
+/// the queue (delivered or given up), else when to try it again.
 async fn deliver_one(
     slot: &SinkSlot,
     store: &dyn Store,
     metrics: &Metrics,
     mut entry: OutboxEntry,
-    stop: &CancellationToken,
-) -> bool {
-    if let Some(at) = entry.next_attempt {
-        let wait = (at - Utc::now()).to_std().unwrap_or_default();
-        if !wait.is_zero() {
-            let stopped = tokio::select! {
-                _ = stop.cancelled() => true,
-                _ = tokio::time::sleep(wait) => false,
-            };
-            if stopped && !slot.sink.drains_on_shutdown() {
-                return false;
-            }
-        }
-    }
+) -> Option<DateTime<Utc>> {
     let outcome = slot.sink.deliver(&entry).await;
     let label = SinkLabel {
         sink: slot.name.clone(),
@@ -178,19 +257,18 @@ async fn deliver_one(
         Delivery::Retry { after, error } => retry_later(slot, store, &mut entry, after, error),
     };
     match written {
-        Ok(done) => {
-            if done {
-                let left = slot
-                    .queued
-                    .fetch_sub(1, Ordering::Relaxed)
-                    .saturating_sub(1);
-                metrics.outbox_depth.get_or_create(&label).set(left as i64);
-            }
-            done
+        Ok(true) => {
+            let left = slot
+                .queued
+                .fetch_sub(1, Ordering::Relaxed)
+                .saturating_sub(1);
+            metrics.outbox_depth.get_or_create(&label).set(left as i64);
+            None
         }
+        Ok(false) => Some(entry.next_attempt.unwrap_or_else(Utc::now)),
         Err(error) => {
             tracing::error!(sink = %slot.name, %error, "cannot record a delivery");
-            false
+            Some(Utc::now() + chrono::Duration::seconds(1))
         }
     }
 }
