@@ -228,3 +228,47 @@ async fn a_feed_linking_an_articles_new_address_first_gives_a_move_not_a_new_art
     let rest = daemon.stop().await;
     assert!(rest.is_empty(), "one article, moved once: {rest:?}");
 }
+
+#[tokio::test]
+async fn a_changed_feed_item_has_its_article_revisited_at_once() {
+    let server = TestServer::start().await;
+    let body = [
+        "Negotiators from both sides met in Geneva on Tuesday for a second day of talks.",
+        "Officials said a prisoner exchange could be agreed before the end of the week.",
+    ];
+    let link = server.url("/talks.html");
+    let feed = |title: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>\
+             <item><title>{title}</title><link>{link}</link></item></channel></rss>"
+        )
+    };
+    server.set("/talks.html", HTML, article("Talks go on", &body));
+    server.set("/rss.xml", "application/rss+xml", feed("Talks go on"));
+    let mut config = fast_config(&[server.url("/rss.xml")]);
+    // The schedule alone would not look again for an hour.
+    config.schedule.revisit_ages = vec![std::time::Duration::from_secs(3600)];
+    config.schedule.revisit_tail_interval = None;
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(config, dir.path());
+    assert_eq!(daemon.next_alert(20).await.event, Event::New);
+
+    server.set(
+        "/talks.html",
+        HTML,
+        article("Prisoner swap agreed in Geneva", &body),
+    );
+    server.set(
+        "/rss.xml",
+        "application/rss+xml",
+        feed("Prisoner swap agreed in Geneva"),
+    );
+    let alert = daemon.next_alert(20).await;
+    assert_eq!(
+        (alert.event, alert.version),
+        (Event::Updated, 2),
+        "{alert:?}"
+    );
+    assert_eq!(alert.title, "Prisoner swap agreed in Geneva");
+    daemon.stop().await;
+}

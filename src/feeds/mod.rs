@@ -31,6 +31,9 @@ pub struct FeedItem {
     pub link: Url,
     pub title: Option<String>,
     pub published: Option<DateTime<Utc>>,
+    /// A hash of what the feed says about the item's current state (title,
+    /// summary, updated date): when it changes, the article probably did.
+    pub state: u64,
 }
 
 /// What a feed document holds.
@@ -93,6 +96,7 @@ fn collect(feed: feed_rs::model::Feed, url: &Url, repairs: Vec<repair::Fix>) -> 
                 link,
                 title: entry.title.as_ref().map(|t| t.content.trim().to_string()),
                 published: entry.published.or(entry.updated),
+                state: item_state(entry),
             }),
             None => skipped += 1,
         }
@@ -104,6 +108,19 @@ fn collect(feed: feed_rs::model::Feed, url: &Url, repairs: Vec<repair::Fix>) -> 
         repairs,
         skipped,
     }
+}
+
+/// Hash of an entry's title, summary and updated date.
+fn item_state(entry: &feed_rs::model::Entry) -> u64 {
+    let mut state = String::new();
+    for text in [&entry.title, &entry.summary].into_iter().flatten() {
+        state.push_str(&text.content);
+        state.push('\u{1f}');
+    }
+    if let Some(updated) = entry.updated {
+        state.push_str(&updated.to_rfc3339());
+    }
+    xxhash_rust::xxh3::xxh3_64(state.as_bytes())
 }
 
 /// The article link of an entry: its alternate link, else an id that is a URL.

@@ -5,7 +5,12 @@
 //! found new links, longer after one that did not, within the configured bounds);
 //! a failing feed backs off exponentially up to a ceiling and keeps being retried
 //! there; 410 Gone disables it; a permanent redirect moves it to its new URL.
+//!
+//! The feed also tells when a stored article changed: an item whose title,
+//! summary or updated date differs from the previous poll's has its article
+//! revisited at once, whatever its revisit schedule says.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,12 +51,13 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed) {
     // The first poll after start is unconditional: articles that failed before a
     // restart are then found again even if the feed itself has not changed.
     let mut conditional = false;
+    let mut items = ItemStates::default();
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep_until(next) => {}
         }
-        let Some((polled, mut record)) = poll(&ctx, &url, conditional).await else {
+        let Some((polled, mut record)) = poll(&ctx, &url, conditional, &mut items).await else {
             return;
         };
         conditional = true;
@@ -99,7 +105,12 @@ fn adapt(interval: Duration, new_links: usize, fixed: bool, schedule: &ScheduleC
 
 /// One poll; returns what it came to and the feed's updated record (saved by
 /// the caller), or `None` on shutdown.
-async fn poll(ctx: &Arc<Context>, url: &Url, conditional: bool) -> Option<(Polled, FeedRecord)> {
+async fn poll(
+    ctx: &Arc<Context>,
+    url: &Url,
+    conditional: bool,
+    items: &mut ItemStates,
+) -> Option<(Polled, FeedRecord)> {
     let mut record = match ctx.store.feed(url.as_str()) {
         Ok(record) => record.unwrap_or_else(|| FeedRecord::new(url.as_str(), FeedOrigin::Import)),
         Err(error) => {
@@ -127,7 +138,7 @@ async fn poll(ctx: &Arc<Context>, url: &Url, conditional: bool) -> Option<(Polle
             succeeded(&mut record);
             Polled::Fine { new_links: 0 }
         }
-        Ok(FetchOutcome::Fetched(page)) => fetched_page(ctx, &mut record, *page).await,
+        Ok(FetchOutcome::Fetched(page)) => fetched_page(ctx, &mut record, *page, items).await,
         Err(error) => failed(&mut record, &error),
     };
     let took_ms = started.elapsed().as_millis() as u64;
@@ -138,7 +149,12 @@ async fn poll(ctx: &Arc<Context>, url: &Url, conditional: bool) -> Option<(Polle
     Some((polled, record))
 }
 
-async fn fetched_page(ctx: &Arc<Context>, record: &mut FeedRecord, page: Page) -> Polled {
+async fn fetched_page(
+    ctx: &Arc<Context>,
+    record: &mut FeedRecord,
+    page: Page,
+    items: &mut ItemStates,
+) -> Polled {
     let feed_url = page.url.clone();
     let body = page.body.clone();
     let content_type = page.content_type.clone();
@@ -156,13 +172,13 @@ async fn fetched_page(ctx: &Arc<Context>, record: &mut FeedRecord, page: Page) -
     succeeded(record);
     match page.moved_permanently {
         Some(to) if to.as_str() != record.url => {
-            let new_links = move_feed(ctx, record, &to, page.validators, parsed);
+            let new_links = move_feed(ctx, record, &to, page.validators, parsed, items);
             Polled::Moved { to, new_links }
         }
         _ => {
             record.validators = page.validators;
             Polled::Fine {
-                new_links: discover(ctx, record, parsed),
+                new_links: discover(ctx, record, parsed, items),
             }
         }
     }
@@ -210,13 +226,14 @@ fn move_feed(
     to: &Url,
     validators: Validators,
     parsed: ParsedFeed,
+    items: &mut ItemStates,
 ) -> usize {
     tracing::info!(feed = %old.url, moved_to = %to, "feed moved permanently; following it");
     let mut moved = old.clone();
     moved.url = to.to_string();
     moved.validators = validators;
     moved.moved_to = None;
-    let new_links = discover(ctx, &mut moved, parsed);
+    let new_links = discover(ctx, &mut moved, parsed, items);
     save(ctx, &moved);
     old.moved_to = Some(to.to_string());
     new_links
@@ -228,9 +245,18 @@ fn save(ctx: &Context, record: &FeedRecord) {
     }
 }
 
+/// What the previous poll's items said, by link (see [`crate::feeds::FeedItem::state`]).
+type ItemStates = HashMap<String, u64>;
+
 /// Starts an article task for each link of the feed that is neither stored nor
-/// under way; returns how many it started.
-fn discover(ctx: &Arc<Context>, record: &mut FeedRecord, parsed: ParsedFeed) -> usize {
+/// under way, and a revisit for each stored one whose item changed; returns how
+/// many new links it started.
+fn discover(
+    ctx: &Arc<Context>,
+    record: &mut FeedRecord,
+    parsed: ParsedFeed,
+    items: &mut ItemStates,
+) -> usize {
     if parsed.degraded() {
         tracing::warn!(feed = %record.url, repairs = ?parsed.repairs, "feed is malformed; read after repair");
     }
@@ -239,9 +265,19 @@ fn discover(ctx: &Arc<Context>, record: &mut FeedRecord, parsed: ParsedFeed) -> 
     record.language = record.language.take().or(parsed.language);
     record.items = parsed.items.len() as u32;
     let mut started = 0;
+    let previous = std::mem::take(items);
     for item in parsed.items {
+        let link = item.link.to_string();
+        let changed = previous.get(&link).is_some_and(|s| *s != item.state);
+        items.insert(link, item.state);
         match ctx.store.resolve_link(item.link.as_str()) {
-            Ok(Some(_)) => continue,
+            Ok(Some(id)) => {
+                if changed && ctx.begin(&id) {
+                    tracing::debug!(feed = %record.url, %id, "feed item changed; revisiting its article");
+                    ctx.tasks.spawn(articles::revisit(ctx.clone(), id));
+                }
+                continue;
+            }
             Ok(None) => {}
             Err(error) => {
                 tracing::error!(feed = %record.url, %error, "cannot look up a link");
