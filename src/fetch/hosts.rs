@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use url::Url;
 
@@ -23,12 +23,24 @@ pub struct HostPolicy {
     pub min_delay: Duration,
 }
 
+/// How a request queues for its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Priority {
+    /// Feed polls and new articles.
+    Normal,
+    /// Scheduled revisits.
+    Background,
+}
+
 /// Failures in a row after which a host is paused.
 const FAILURES_BEFORE_PAUSE: u32 = 3;
 
 /// Politeness state of one host.
 pub(super) struct HostState {
-    pub slots: Arc<Semaphore>,
+    slots: Arc<Semaphore>,
+    /// Background requests pass this gate (as many as `slots`) before they queue
+    /// for a slot, so that few of them ever wait ahead of normal ones.
+    background: Arc<Semaphore>,
     spacing: Option<DefaultDirectRateLimiter>,
     state: Mutex<Health>,
     pause_ceiling: Duration,
@@ -46,10 +58,24 @@ impl HostState {
             .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         HostState {
             slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            background: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             spacing,
             state: Mutex::new(Health::default()),
             pause_ceiling,
         }
+    }
+
+    /// Waits for a request slot. Background requests first pass a gate as wide
+    /// as the host's slots, so at most that many of them queue ahead of a normal
+    /// request.
+    pub async fn slot(&self, priority: Priority) -> OwnedSemaphorePermit {
+        let gate = match priority {
+            Priority::Background => Some(acquire(&self.background).await),
+            Priority::Normal => None,
+        };
+        let slot = acquire(&self.slots).await;
+        drop(gate);
+        slot
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
@@ -101,6 +127,14 @@ impl HostState {
     fn paused_until(&self) -> Option<Instant> {
         self.health().not_before.filter(|t| *t > Instant::now())
     }
+}
+
+async fn acquire(semaphore: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    semaphore
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("host semaphores are never closed")
 }
 
 /// The politeness state of every host seen so far.
@@ -203,5 +237,36 @@ mod tests {
         let b = hosts.get(&Url::parse("https://other.org/x").unwrap());
         assert_eq!(a.slots.available_permits(), 4);
         assert_eq!(b.slots.available_permits(), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn background_requests_queue_behind_normal_ones_but_one() {
+        let policy = HostPolicy {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let busy = host.slot(Priority::Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let queue = |name: &'static str, priority| {
+            let (host, order) = (host.clone(), order.clone());
+            tokio::spawn(async move {
+                let _slot = host.slot(priority).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        let mut tasks: Vec<_> = ["b1", "b2", "b3"]
+            .into_iter()
+            .map(|name| queue(name, Priority::Background))
+            .collect();
+        // On this single-threaded runtime each queued task runs up to its wait.
+        tokio::task::yield_now().await;
+        tasks.push(queue("n", Priority::Normal));
+        tokio::task::yield_now().await;
+        drop(busy);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["b1", "n", "b2", "b3"]);
     }
 }

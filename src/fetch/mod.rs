@@ -27,6 +27,7 @@ use url::Url;
 use crate::config::FetchConfig;
 use crate::metrics::Metrics;
 
+use hosts::Priority;
 pub use hosts::{HostPolicy, host_key};
 pub use retry::{backoff, retry_after, scaled_backoff};
 
@@ -196,9 +197,29 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
+        self.get_with(url, validators, Priority::Normal).await
+    }
+
+    /// [`Fetcher::get`] for background work (scheduled revisits): it queues for
+    /// a host behind feed polls and new articles, with at most one request per
+    /// host slot waiting ahead of them.
+    pub async fn get_background(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
+        self.get_with(url, validators, Priority::Background).await
+    }
+
+    async fn get_with(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        priority: Priority,
+    ) -> Result<FetchOutcome, FetchError> {
         let mut attempt = 0;
         loop {
-            let error = match self.follow(url, validators).await {
+            let error = match self.follow(url, validators, priority).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
@@ -216,7 +237,12 @@ impl Fetcher {
     }
 
     /// One attempt, following redirects.
-    async fn follow(&self, url: &Url, validators: &Validators) -> Result<FetchOutcome, Attempt> {
+    async fn follow(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        priority: Priority,
+    ) -> Result<FetchOutcome, Attempt> {
         let mut current = url.clone();
         let mut permanent = true;
         for hop in 0..=self.max_redirects {
@@ -226,7 +252,7 @@ impl Fetcher {
             } else {
                 Validators::default()
             };
-            match self.request(&current, &sent).await? {
+            match self.request(&current, &sent, priority).await? {
                 Hop::Done(FetchOutcome::Fetched(mut page)) => {
                     if hop > 0 && permanent {
                         page.moved_permanently = Some(page.url.clone());
@@ -250,9 +276,14 @@ impl Fetcher {
     }
 
     /// One request to one host, politely.
-    async fn request(&self, url: &Url, validators: &Validators) -> Result<Hop, Attempt> {
+    async fn request(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        priority: Priority,
+    ) -> Result<Hop, Attempt> {
         let host = self.hosts.get(url);
-        let _permits = self.acquire(&host).await;
+        let _permits = self.acquire(&host, priority).await;
         let request = validators.apply(self.client.get(url.clone()));
         let started = std::time::Instant::now();
         let sent = request.send().await;
@@ -333,13 +364,9 @@ impl Fetcher {
     async fn acquire(
         &self,
         host: &hosts::HostState,
+        priority: Priority,
     ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host_permit = host
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("host semaphores are never closed");
+        let host_permit = host.slot(priority).await;
         host.ready().await;
         let global = self.global.clone();
         let global_permit = global

@@ -82,15 +82,24 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
+/// Why a stored article is fetched again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Revisit {
+    /// Its revisit time came: background work, behind feed polls at its host.
+    Scheduled,
+    /// Its feed item changed: the article very likely did too.
+    FeedItemChanged,
+}
+
 /// Fetches a stored article again and records a new version if it changed.
-pub(super) async fn revisit(ctx: Arc<Context>, id: String) {
-    if let Err(error) = revisit_inner(&ctx, &id).await {
+pub(super) async fn revisit(ctx: Arc<Context>, id: String, why: Revisit) {
+    if let Err(error) = revisit_inner(&ctx, &id, why).await {
         tracing::warn!(id = %id, %error, "revisit failed");
     }
     ctx.end(&id);
 }
 
-async fn revisit_inner(ctx: &Context, id: &str) -> Result<(), String> {
+async fn revisit_inner(ctx: &Context, id: &str, why: Revisit) -> Result<(), String> {
     let Some(article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
         return Ok(());
     };
@@ -98,7 +107,12 @@ async fn revisit_inner(ctx: &Context, id: &str) -> Result<(), String> {
         Url::parse(article.fetch_url()).map_err(|e| format!("{}: {e}", article.fetch_url()))?;
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
-        fetched = ctx.fetcher.get(&url, &article.validators) => fetched,
+        fetched = async {
+            match why {
+                Revisit::Scheduled => ctx.fetcher.get_background(&url, &article.validators).await,
+                Revisit::FeedItemChanged => ctx.fetcher.get(&url, &article.validators).await,
+            }
+        } => fetched,
     };
     let _guard = ctx.article_lock(id).lock().await;
     let Some(mut article) = ctx.store.article(id).map_err(|e| e.to_string())? else {

@@ -310,7 +310,8 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
         };
         for id in due {
             if ctx.begin(&id) {
-                ctx.tasks.spawn(articles::revisit(ctx.clone(), id));
+                let why = articles::Revisit::Scheduled;
+                ctx.tasks.spawn(articles::revisit(ctx.clone(), id, why));
             }
         }
     }

@@ -274,7 +274,8 @@ fn discover(
             Ok(Some(id)) => {
                 if changed && ctx.begin(&id) {
                     tracing::debug!(feed = %record.url, %id, "feed item changed; revisiting its article");
-                    ctx.tasks.spawn(articles::revisit(ctx.clone(), id));
+                    let why = articles::Revisit::FeedItemChanged;
+                    ctx.tasks.spawn(articles::revisit(ctx.clone(), id, why));
                 }
                 continue;
             }
