@@ -46,6 +46,26 @@ for url, art in truth["articles"].items():
     if row and row["versions"] != len(art["versions"]):
         counts.append((url, row["versions"], len(art["versions"])))
 
+# Story updates (a wire version and the copy versions propagated from it) that
+# more than one `updated` alert announced.
+members = collections.defaultdict(set)
+for url, art in truth["articles"].items():
+    for v in art["versions"]:
+        src = v.get("propagated_from")
+        if src:
+            members[(src["url"], src["version"])].add((url, v["version"]))
+hits = collections.defaultdict(list)
+for a in alerts:
+    if a.get("event") != "updated":
+        continue
+    touched = {(a["url"], a["version"])} | {(c["url"], c["version"]) for c in a.get("copies", [])}
+    for key, copies in members.items():
+        if touched & (copies | {key}):
+            hits[key].append((a["url"], a["version"], len(a.get("copies", []))))
+split = {k: v for k, v in hits.items() if len(v) > 1}
+print(f"story updates announced by more than one alert: {len(split)}")
+for (url, version), alerted_by in split.items():
+    print(f"  {url} v{version}: {alerted_by}")
 print(f"on-topic articles with missed updates: {len(missed)}")
 for url, seen, steps in missed:
     print(f"  {url}\n    alerted {seen}; truth {steps}")

@@ -124,7 +124,7 @@ mod tests {
     fn signature(inserted: &[&str]) -> ChangeSignature {
         ChangeSignature {
             inserted: inserted.iter().map(|w| w.to_string()).collect(),
-            deleted: Default::default(),
+            ..ChangeSignature::default()
         }
     }
 

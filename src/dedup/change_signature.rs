@@ -3,10 +3,13 @@
 //! figure, quote, correction note or headline, rerun by outlets with their own
 //! quote style, digits and templates.
 //!
-//! A signature holds the words an update inserted and the words it deleted
-//! (folded like fingerprints: case, Arabic forms, Eastern Arabic digits, number
-//! group separators). Two updates are the same change when most of the smaller
-//! side's words are shared: a copy that lacks the paragraph the wire edited runs
+//! A signature holds the words an update inserted into and deleted from the
+//! body, and those it inserted into the headline (folded like fingerprints:
+//! case, Arabic forms, Eastern Arabic digits, number group separators). Two
+//! updates are the same change when most of the smaller side's words are shared,
+//! compared on the body when both changed it, else on the headline: outlets
+//! rewrite headlines their own way ("UPDATE 2-", their own wording) but rerun the
+//! wire's body changes; and a copy that lacks the paragraph the wire edited runs
 //! the new wording as a whole paragraph, whose words contain the wire's few
 //! inserted ones.
 
@@ -25,32 +28,61 @@ const MIN_SHARED_WORDS: usize = 3;
 /// The words an update inserted and deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeSignature {
+    /// Inserted into the body.
     pub inserted: BTreeSet<String>,
+    /// Deleted from the body.
     pub deleted: BTreeSet<String>,
+    /// Inserted into the headline.
+    #[serde(default)]
+    pub headline: BTreeSet<String>,
 }
 
 impl ChangeSignature {
     /// The signature of a diff between two versions (title included).
     pub fn of(diff: &VersionDiff) -> ChangeSignature {
         let mut signature = ChangeSignature::default();
-        for segment in diff.hunks.iter().flat_map(|h| &h.segments) {
-            let side = match segment.op {
-                Op::Insert => &mut signature.inserted,
-                Op::Delete => &mut signature.deleted,
-                Op::Equal => continue,
-            };
-            side.extend(words(&fold(&segment.text)));
+        for hunk in &diff.hunks {
+            // Line 0 is the headline; segments end lines with '\n'.
+            let (mut old_line, mut new_line) = (hunk.old_line, hunk.new_line);
+            for segment in &hunk.segments {
+                let side = match (segment.op, old_line, new_line) {
+                    (Op::Insert, _, 0) => Some(&mut signature.headline),
+                    (Op::Insert, _, _) => Some(&mut signature.inserted),
+                    (Op::Delete, 0, _) => None,
+                    (Op::Delete, _, _) => Some(&mut signature.deleted),
+                    (Op::Equal, _, _) => None,
+                };
+                if let Some(side) = side {
+                    side.extend(words(&fold(&segment.text)));
+                }
+                let lines = segment.text.matches('\n').count();
+                if segment.op != Op::Insert {
+                    old_line += lines;
+                }
+                if segment.op != Op::Delete {
+                    new_line += lines;
+                }
+            }
         }
         signature
     }
 
-    /// Whether `self` and `other` are the same change: decided by the inserted
-    /// words when both inserted some, else by the deleted words.
+    /// Whether `self` and `other` are the same change: decided by the words
+    /// inserted into the body when both inserted some, else by those deleted
+    /// from it, else by the headline's.
     pub fn same_change(&self, other: &ChangeSignature) -> bool {
-        match (self.inserted.is_empty(), other.inserted.is_empty()) {
-            (false, false) => mostly_shared(&self.inserted, &other.inserted),
-            (true, true) => mostly_shared(&self.deleted, &other.deleted),
-            _ => false,
+        let both = |a: &BTreeSet<String>, b: &BTreeSet<String>| !a.is_empty() && !b.is_empty();
+        if both(&self.inserted, &other.inserted) {
+            mostly_shared(&self.inserted, &other.inserted)
+        } else if self.inserted.is_empty()
+            && other.inserted.is_empty()
+            && both(&self.deleted, &other.deleted)
+        {
+            mostly_shared(&self.deleted, &other.deleted)
+        } else if both(&self.headline, &other.headline) {
+            mostly_shared(&self.headline, &other.headline)
+        } else {
+            false
         }
     }
 }
@@ -168,5 +200,25 @@ mod tests {
         let copy_body = format!("{COPY}\nThe talks resume next week.");
         let copy = signature(("C", &copy_body), ("C", COPY));
         assert!(wire.same_change(&copy));
+    }
+
+    #[test]
+    fn a_copy_with_its_own_headline_wording_matches_on_the_body_change() {
+        let wire = signature(
+            ("Drone attack on Kyiv: 8 dead", WIRE),
+            (
+                "UPDATE 1 - Drone attack on Kyiv: 8 dead",
+                &WIRE.replace("500", "520"),
+            ),
+        );
+        let copy = signature(
+            ("Kyiv hit overnight", COPY),
+            (
+                "Kyiv hit overnight, dozens of drones",
+                &COPY.replace("500", "520"),
+            ),
+        );
+        assert!(wire.same_change(&copy));
+        assert_eq!(wire.headline, ["1", "update"].map(String::from).into());
     }
 }
