@@ -454,3 +454,36 @@ async fn feed_changing_format_between_polls_loses_no_items() {
         .collect();
     assert_eq!(stored, links.iter().cloned().collect::<HashSet<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_linking_to_a_private_address_is_refused_and_the_rest_is_ingested() {
+    let server = TestServer::start().await;
+    let private = "http://10.0.0.1/internal.html".to_string();
+    let public = server.url("/story.html");
+    server.set("/rss.xml", XML, rss(&[private.clone(), public.clone()]));
+    let body = ["A story on the loopback server, long enough to be an article body."];
+    server.set("/story.html", HTML, article("Reachable", &body));
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(fast_config(&[server.url("/rss.xml")]), dir.path());
+
+    let alert = daemon.next_alert(30).await;
+    let store = daemon.store.clone();
+    daemon.stop().await;
+
+    assert_eq!(
+        (alert.url.as_str(), alert.title.as_str()),
+        (public.as_str(), "Reachable")
+    );
+    let stored: Vec<(String, u32)> = store
+        .articles()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.url, a.versions))
+        .collect();
+    assert!(
+        stored
+            .iter()
+            .all(|(url, versions)| url != &private || *versions == 0),
+        "{stored:?}"
+    );
+}
