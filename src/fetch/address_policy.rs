@@ -8,7 +8,8 @@
 //! which drops refused addresses and fails when none is left. Loopback and
 //! private addresses can be allowed by configuration (`fetch.allow_loopback`,
 //! `fetch.allow_private`); link-local, multicast, documentation and other special
-//! addresses never are.
+//! addresses never are. (Behind a proxy set in the environment, the proxy
+//! resolves host names; only IP literals are then checked here.)
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
