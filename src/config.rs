@@ -115,6 +115,11 @@ pub struct FetchConfig {
     /// Longest wait between attempts, and longest pause of a failing host.
     #[serde(with = "humantime_serde")]
     pub max_backoff: Duration,
+    /// Fetch from loopback addresses (127.0.0.0/8, ::1); refused by default.
+    pub allow_loopback: bool,
+    /// Fetch from private addresses (RFC 1918, 100.64.0.0/10, fc00::/7); refused
+    /// by default.
+    pub allow_private: bool,
 }
 
 impl Default for FetchConfig {
@@ -136,6 +141,8 @@ impl Default for FetchConfig {
             global_concurrency: 32,
             retries: 3,
             max_backoff: Duration::from_secs(600),
+            allow_loopback: false,
+            allow_private: false,
         }
     }
 }

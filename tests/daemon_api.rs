@@ -63,7 +63,7 @@ async fn the_cli_lists_and_diffs_through_a_running_daemon() {
     let toml = format!(
         "[[feed]]\nurl = \"{}\"\n[schedule]\nfeed_interval = \"200ms\"\nfeed_interval_min = \"200ms\"\n\
          revisit_ages = [\"200ms\"]\nrevisit_tail_interval = \"200ms\"\nrevisit_stop_after = \"1h\"\n\
-         [fetch]\nmin_host_delay = \"0s\"\n",
+         [fetch]\nmin_host_delay = \"0s\"\nallow_loopback = true\n",
         server.url("/rss.xml")
     );
     std::fs::write(&config, toml).unwrap();

@@ -37,6 +37,7 @@ fn fetcher(adjust: impl FnOnce(&mut FetchConfig)) -> Fetcher {
     let mut config = FetchConfig {
         min_host_delay: Duration::ZERO,
         retries: 0,
+        allow_loopback: true,
         ..FetchConfig::default()
     };
     adjust(&mut config);

@@ -70,6 +70,8 @@ pub fn demo_config(site: &DemoSite) -> Config {
             timeout: Duration::from_secs(5),
             retries: 1,
             min_host_delay: Duration::ZERO,
+            // The demo site is served on 127.0.0.1.
+            allow_loopback: true,
             ..FetchConfig::default()
         },
         storage: StorageConfig {

@@ -33,16 +33,22 @@ impl<'a> Side<'a> {
         Side { title, body, label }
     }
 
+    /// The title, then each body line, each ending in `\n`. A lone `\r` becomes a
+    /// space: `similar` would end a line there, and line numbers would no longer
+    /// match the lines split here.
     fn document(&self) -> String {
         let mut doc = String::with_capacity(self.title.len() + self.body.len() + 2);
-        doc.push_str(self.title);
-        doc.push('\n');
+        push_line(&mut doc, self.title);
         for line in self.body.lines() {
-            doc.push_str(line);
-            doc.push('\n');
+            push_line(&mut doc, line);
         }
         doc
     }
+}
+
+fn push_line(doc: &mut String, line: &str) {
+    doc.extend(line.chars().map(|c| if c == '\r' { ' ' } else { c }));
+    doc.push('\n');
 }
 
 /// What changed between two versions.

@@ -7,8 +7,11 @@
 //! with exponential backoff ([`retry`]), follows redirects itself (so each hop is
 //! polite to its own host, non-http schemes and https→http downgrades are refused,
 //! and permanent moves are reported), and cuts bodies off at a size limit counted
-//! after decompression. [`charset`] turns the raw bytes into text.
+//! after decompression. Before any connection is opened, [`address_policy`]
+//! decides whether the address may be fetched at all (the SSRF guard), for the
+//! URL asked for and every redirect hop. [`charset`] turns the raw bytes into text.
 
+pub mod address_policy;
 pub mod charset;
 mod hosts;
 mod retry;
@@ -26,6 +29,7 @@ use url::Url;
 
 use crate::config::FetchConfig;
 use crate::metrics::Metrics;
+use address_policy::{AddressPolicy, GuardedResolver, NameRefused, Refusal};
 
 use hosts::Priority;
 pub use hosts::{HostPolicy, host_key};
@@ -52,6 +56,8 @@ pub enum FetchError {
     TooLarge { url: Url, limit: u64 },
     #[error("{url}: redirect refused: {reason}")]
     Redirect { url: Url, reason: String },
+    #[error("refusing to fetch {url}: {refusal}")]
+    Refused { url: Url, refusal: Refusal },
 }
 
 impl FetchError {
@@ -72,9 +78,10 @@ impl FetchError {
                     || *status == StatusCode::TOO_MANY_REQUESTS
                     || *status == StatusCode::REQUEST_TIMEOUT
             }
-            FetchError::TooLarge { .. } | FetchError::Client(_) | FetchError::Redirect { .. } => {
-                false
-            }
+            FetchError::TooLarge { .. }
+            | FetchError::Client(_)
+            | FetchError::Redirect { .. }
+            | FetchError::Refused { .. } => false,
         }
     }
 }
@@ -137,6 +144,7 @@ pub enum FetchOutcome {
 /// The HTTP client with its politeness state.
 pub struct Fetcher {
     client: reqwest::Client,
+    policy: AddressPolicy,
     hosts: hosts::Hosts,
     global: Arc<Semaphore>,
     max_body: u64,
@@ -160,7 +168,9 @@ impl Fetcher {
         config: &FetchConfig,
         overrides: HashMap<String, HostPolicy>,
     ) -> Result<Fetcher, FetchError> {
+        let policy = AddressPolicy::from_config(config);
         let client = reqwest::Client::builder()
+            .dns_resolver(GuardedResolver::new(policy))
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
@@ -174,6 +184,7 @@ impl Fetcher {
         };
         Ok(Fetcher {
             client,
+            policy,
             hosts: hosts::Hosts::new(default, overrides, config.max_backoff),
             global: Arc::new(Semaphore::new(config.global_concurrency)),
             max_body: config.max_body_mb.saturating_mul(1024 * 1024),
@@ -275,13 +286,16 @@ impl Fetcher {
         .into())
     }
 
-    /// One request to one host, politely.
+    /// One request to one host, politely, if the guard allows its address.
     async fn request(
         &self,
         url: &Url,
         validators: &Validators,
         priority: Priority,
     ) -> Result<Hop, Attempt> {
+        self.policy
+            .check_url(url)
+            .map_err(|refusal| refused(url, refusal))?;
         let host = self.hosts.get(url);
         let _permits = self.acquire(&host, priority).await;
         let request = validators.apply(self.client.get(url.clone()));
@@ -293,6 +307,9 @@ impl Fetcher {
         let response = match sent {
             Ok(response) => response,
             Err(source) => {
+                if let Some(name) = name_refused(&source) {
+                    return Err(refused(url, name.refusal).into());
+                }
                 self.metrics.response(None);
                 host.failed();
                 return Err(Attempt::http(url, source));
@@ -375,6 +392,27 @@ impl Fetcher {
             .expect("the global semaphore is never closed");
         (host_permit, global_permit)
     }
+}
+
+fn refused(url: &Url, refusal: Refusal) -> FetchError {
+    tracing::warn!(%url, %refusal, "fetch refused");
+    FetchError::Refused {
+        url: url.clone(),
+        refusal,
+    }
+}
+
+/// The guard's refusal behind a failed request, when the host name resolved
+/// to refused addresses only.
+fn name_refused(error: &reqwest::Error) -> Option<&NameRefused> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if let Some(refusal) = error.downcast_ref::<NameRefused>() {
+            return Some(refusal);
+        }
+        source = error.source();
+    }
+    None
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

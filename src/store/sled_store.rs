@@ -84,10 +84,39 @@ fn open_hint(error: &sled::Error) -> &'static str {
     if text.contains("lock") {
         " (another redline process, such as a running daemon, is using this data directory)"
     } else if matches!(error, sled::Error::Corruption { .. }) {
-        " (the store is damaged: restore the directory from a backup or re-create it from `redline export`)"
+        " (the data directory is damaged: `redline db check` tells what is readable; \
+         restore the directory from a backup, or re-create it from a `redline export`)"
     } else {
         ""
     }
+}
+
+thread_local! {
+    /// Set while this thread opens a database, so the panic hook stays quiet.
+    static OPENING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Opens the database. sled panics on some damaged files (a truncated segment,
+/// for one) where it should report corruption: such a panic is caught, logged
+/// without a backtrace, and reported as corruption.
+fn open_catching_panics(config: &sled::Config) -> Result<sled::Db, sled::Error> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if OPENING.get() {
+                let reason = info.payload_as_str().unwrap_or("unknown");
+                let at = info.location().map(ToString::to_string);
+                tracing::warn!(reason, at, "sled gave up reading the store");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    OPENING.set(true);
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    OPENING.set(false);
+    opened.unwrap_or(Err(sled::Error::Corruption { at: None, bt: () }))
 }
 
 /// How long an open waits for a lock that a closing store of this process has
@@ -101,7 +130,7 @@ fn open_db(dir: &Path, cache_capacity_mb: u64) -> Result<sled::Db, sled::Error> 
         .flush_every_ms(Some(500));
     let deadline = std::time::Instant::now() + LOCK_GRACE;
     loop {
-        match config.open() {
+        match open_catching_panics(&config) {
             Err(e) if e.to_string().contains("lock") && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
@@ -113,6 +142,8 @@ fn open_db(dir: &Path, cache_capacity_mb: u64) -> Result<sled::Db, sled::Error> 
 impl SledStore {
     /// Opens (or creates) the store in `dir` with a bounded page cache.
     pub fn open(dir: &Path, cache_capacity_mb: u64) -> Result<SledStore, StoreError> {
+        // sled writes `conf` when it creates a store.
+        let existed = dir.join("conf").is_file();
         let db = open_db(dir, cache_capacity_mb).map_err(|source| StoreError::Open {
             path: dir.to_owned(),
             hint: open_hint(&source),
@@ -131,19 +162,31 @@ impl SledStore {
             holds: tree("holds")?,
             db: db.clone(),
         };
-        store.check_format(dir)?;
+        store.check_format(dir, existed)?;
         Ok(store)
     }
 
-    fn check_format(&self, dir: &Path) -> Result<(), StoreError> {
+    /// Checks the format of an existing store, records it in a new one. An
+    /// existing store without it has lost its data (sled reads an emptied or
+    /// overwritten log as a new, empty store).
+    fn check_format(&self, dir: &Path, existed: bool) -> Result<(), StoreError> {
         let meta = self
             .db
             .open_tree("meta")
             .map_err(backend("opening a tree"))?;
         match meta.get("format").map_err(backend("reading the format"))? {
+            None if existed => {
+                let source = sled::Error::Corruption { at: None, bt: () };
+                Err(StoreError::Open {
+                    path: dir.to_owned(),
+                    hint: open_hint(&source),
+                    source,
+                })
+            }
             None => {
                 meta.insert("format", &FORMAT.to_be_bytes())
                     .map_err(backend("writing the format"))?;
+                meta.flush().map_err(backend("writing the format"))?;
                 Ok(())
             }
             Some(bytes) => {

@@ -139,6 +139,7 @@ pub fn fast_config(feeds: &[String]) -> Config {
             timeout: Duration::from_secs(10),
             retries: 0,
             min_host_delay: Duration::ZERO,
+            allow_loopback: true,
             ..FetchConfig::default()
         },
         storage: StorageConfig {
