@@ -1,15 +1,24 @@
-//! `redline feeds import` and `redline feeds list`.
+//! `redline feeds import|list|add|remove|pause|resume`.
+//!
+//! Feeds come from three places: the config file (`[[feed]]`, written to the
+//! store at every start), feed lists (`imports` in the config, or `feeds
+//! import`), and `feeds add`. Pausing works on any of them and lasts until
+//! `feeds resume`; removing works on imported and added feeds (a config-file
+//! feed is removed from the config file). While a daemon runs, these commands
+//! reach it through its API and take effect at once; otherwise they edit the
+//! store, and the next start follows it.
 
 use std::io::Write;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use crate::canonical;
 use crate::config::Config;
 use crate::fetch::Fetcher;
-use crate::store::{FeedOrigin, Store};
-use crate::topology::{import_feed_list, record_imports};
+use crate::store::{FeedOrigin, FeedRecord, Store};
+use crate::topology::{FeedControl, import_feed_list, record_imports};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum FeedsCommand {
@@ -17,17 +26,115 @@ pub(super) enum FeedsCommand {
     Import { source: String },
     /// List the feeds with their polling state.
     List,
+    /// Watch a feed (a running daemon starts polling it at once).
+    Add {
+        url: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Stop watching a feed added by `feeds add` or an import (its articles stay).
+    Remove { url: String },
+    /// Stop polling a feed until `feeds resume`.
+    Pause { url: String },
+    /// Poll a paused feed again (also one disabled after 410 Gone).
+    Resume { url: String },
 }
 
 pub(super) async fn run(
     command: &FeedsCommand,
     config: &Config,
     store: &dyn Store,
+    control: Option<&FeedControl>,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    match command {
-        FeedsCommand::Import { source } => import(config, store, source, out).await,
-        FeedsCommand::List => list(store, out),
+    let (url, edit): (&str, Edit) = match command {
+        FeedsCommand::Import { source } => return import(config, store, source, out).await,
+        FeedsCommand::List => return list(store, out),
+        FeedsCommand::Add {
+            url,
+            title,
+            language,
+        } => (url, Edit::Add(title.clone(), language.clone())),
+        FeedsCommand::Remove { url } => (url, Edit::Remove),
+        FeedsCommand::Pause { url } => (url, Edit::Pause),
+        FeedsCommand::Resume { url } => (url, Edit::Resume),
+    };
+    let url = canonical::parse_http_url(url)
+        .with_context(|| format!("{url} is not a feed URL"))?
+        .to_string();
+    let said = match control {
+        Some(control) => control.edit(&url, |s| edit.apply(s, &url)).await?,
+        None => edit.apply(store, &url).and_then(|said| {
+            store.flush()?;
+            Ok(said)
+        }),
+    }?;
+    writeln!(out, "{said}")?;
+    Ok(())
+}
+
+/// A change to one feed.
+enum Edit {
+    /// With a title and language.
+    Add(Option<String>, Option<String>),
+    Remove,
+    Pause,
+    Resume,
+}
+
+impl Edit {
+    /// Applies the change to the store; returns what to tell the user.
+    fn apply(self, store: &dyn Store, url: &str) -> anyhow::Result<String> {
+        let known = store.feed(url)?;
+        if let Edit::Add(title, language) = self {
+            if let Some(feed) = known {
+                bail!("{url} is already watched ({})", origin_name(feed.origin));
+            }
+            let mut record = FeedRecord::new(url, FeedOrigin::Added);
+            record.title = title;
+            record.language = language;
+            store.put_feed(&record)?;
+            return Ok(format!("{url}: added"));
+        }
+        let Some(mut feed) = known else {
+            bail!("{url} is not a known feed (see `redline feeds list`)");
+        };
+        match self {
+            Edit::Remove if feed.origin == FeedOrigin::Config => {
+                bail!("{url} is listed in the config file: remove it there (or pause it)")
+            }
+            Edit::Remove => {
+                store.remove_feed(url)?;
+                return Ok(format!("{url}: removed (its articles stay in the store)"));
+            }
+            Edit::Pause => {
+                let at = Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
+                feed.disabled = Some(format!("paused with `redline feeds pause` on {at}"));
+            }
+            Edit::Resume if feed.disabled.is_none() => bail!("{url} is not paused"),
+            Edit::Resume => {
+                feed.disabled = None;
+                feed.next_poll = None;
+            }
+            Edit::Add(..) => unreachable!("adding is handled above"),
+        }
+        store.put_feed(&feed)?;
+        let state = if feed.disabled.is_some() {
+            "paused"
+        } else {
+            "resumed"
+        };
+        Ok(format!("{url}: {state}"))
+    }
+}
+
+fn origin_name(origin: FeedOrigin) -> &'static str {
+    match origin {
+        FeedOrigin::Config => "config",
+        FeedOrigin::Import => "import",
+        FeedOrigin::Added => "added",
     }
 }
 
@@ -66,10 +173,7 @@ fn when(at: Option<DateTime<Utc>>) -> String {
 
 fn list(store: &dyn Store, out: &mut dyn Write) -> anyhow::Result<()> {
     for feed in store.feeds()? {
-        let origin = match feed.origin {
-            FeedOrigin::Config => "config",
-            FeedOrigin::Import => "import",
-        };
+        let origin = origin_name(feed.origin);
         let title = feed.title.as_deref().unwrap_or("-");
         writeln!(out, "{}  [{origin}] {title}", feed.url)?;
         if let Some(to) = &feed.moved_to {

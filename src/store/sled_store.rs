@@ -1,11 +1,14 @@
 //! The embedded sled store.
 //!
-//! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version),
+//! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version,
+//! zstd-compressed), `raw` (same key → the page the version was extracted from,
+//! compressed: see [`super::compress`]; apart so that listing versions never
+//! decompresses HTML),
 //! `links` (URL → id), `due` (time in ms, big-endian ‖ id → nothing: the revisit
 //! queue in time order), `feeds` (URL → record), `outbox` (sink ‖ 0 ‖ sequence,
 //! big-endian → alert entry: the delivery queues), `failed` (delivery id → entry:
-//! the dead letters) and `meta` (format version).
-//! Records are JSON so that they stay readable across releases.
+//! the dead letters), `fingerprints` (id → story fingerprint) and `meta` (format
+//! version). Records are JSON so that they stay readable across releases.
 
 use std::path::Path;
 
@@ -15,27 +18,32 @@ use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Transactional, Tree};
 
-use super::{ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, Version};
+use super::compress::{self, RawSnapshot};
+use super::{
+    ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, StoreStats, Version,
+};
 use crate::canonical;
 
-/// The on-disk format this build reads and writes.
-const FORMAT: u32 = 1;
+/// The on-disk format this build reads and writes: 2 compresses versions and
+/// keeps raw snapshots (1 stored versions as plain JSON, without snapshots).
+pub(super) const FORMAT: u32 = 2;
 
 /// sled-backed [`Store`]. Cloning shares the same database.
 #[derive(Clone)]
 pub struct SledStore {
-    db: sled::Db,
-    articles: Tree,
-    versions: Tree,
-    links: Tree,
-    due: Tree,
-    feeds: Tree,
-    outbox: Tree,
-    failed: Tree,
-    fingerprints: Tree,
+    pub(super) db: sled::Db,
+    pub(super) articles: Tree,
+    pub(super) versions: Tree,
+    pub(super) raw: Tree,
+    pub(super) links: Tree,
+    pub(super) due: Tree,
+    pub(super) feeds: Tree,
+    pub(super) outbox: Tree,
+    pub(super) failed: Tree,
+    pub(super) fingerprints: Tree,
 }
 
-fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+pub(super) fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
     move |source| StoreError::Backend { context, source }
 }
 
@@ -43,14 +51,14 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
 }
 
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         source,
     })
 }
 
-fn version_key(id: &str, number: u32) -> Vec<u8> {
+pub(super) fn version_key(id: &str, number: u32) -> Vec<u8> {
     let mut key = id.as_bytes().to_vec();
     key.extend_from_slice(&number.to_be_bytes());
     key
@@ -118,6 +126,7 @@ impl SledStore {
         let store = SledStore {
             articles: tree("articles")?,
             versions: tree("versions")?,
+            raw: tree("raw")?,
             links: tree("links")?,
             due: tree("due")?,
             feeds: tree("feeds")?,
@@ -147,6 +156,13 @@ impl SledStore {
                     .try_into()
                     .map(u32::from_be_bytes)
                     .unwrap_or(u32::MAX);
+                if found < FORMAT {
+                    return Err(StoreError::OldFormat {
+                        path: dir.to_owned(),
+                        found,
+                        supported: FORMAT,
+                    });
+                }
                 if found > FORMAT {
                     return Err(StoreError::Format {
                         path: dir.to_owned(),
@@ -225,11 +241,15 @@ impl Store for SledStore {
     }
 
     fn version(&self, id: &str, number: u32) -> Result<Option<Version>, StoreError> {
-        self.get(
-            &self.versions,
-            &version_key(id, number),
-            "reading a version",
-        )
+        let key = version_key(id, number);
+        match self
+            .versions
+            .get(&key)
+            .map_err(backend("reading a version"))?
+        {
+            Some(value) => decode_version(&key, &value).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn versions(&self, id: &str) -> Result<Vec<Version>, StoreError> {
@@ -237,9 +257,28 @@ impl Store for SledStore {
             .scan_prefix(id.as_bytes())
             .map(|entry| {
                 let (key, value) = entry.map_err(backend("listing versions"))?;
-                decode(&key, &value)
+                decode_version(&key, &value)
             })
             .collect()
+    }
+
+    fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError> {
+        self.versions
+            .insert(version_key(id, version.number), encode_version(version))
+            .map_err(backend("rewriting a version"))?;
+        Ok(())
+    }
+
+    fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError> {
+        let key = version_key(id, number);
+        match self
+            .raw
+            .get(&key)
+            .map_err(backend("reading a raw snapshot"))?
+        {
+            Some(value) => compress::decode_snapshot(&key, &value).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -259,7 +298,13 @@ impl Store for SledStore {
             .article
             .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
         let version = match (commit.article, commit.version) {
-            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode(v))),
+            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode_version(v))),
+            _ => None,
+        };
+        let raw = match (commit.article, commit.version, commit.raw) {
+            (Some(a), Some(v), Some(raw)) => {
+                Some((version_key(&a.id, v.number), compress::encode_snapshot(raw)))
+            }
             _ => None,
         };
         let old_due = commit
@@ -278,17 +323,21 @@ impl Store for SledStore {
         let trees = (
             &self.articles,
             &self.versions,
+            &self.raw,
             &self.links,
             &self.due,
             &self.outbox,
         );
         let result: Result<(), TransactionError<()>> =
-            trees.transaction(|(articles, versions, links, due, outbox)| {
+            trees.transaction(|(articles, versions, raws, links, due, outbox)| {
                 if let Some((key, value)) = &article {
                     articles.insert(key.as_slice(), value.as_slice())?;
                 }
                 if let Some((key, value)) = &version {
                     versions.insert(key.as_slice(), value.as_slice())?;
+                }
+                if let Some((key, value)) = &raw {
+                    raws.insert(key.as_slice(), value.as_slice())?;
                 }
                 for link in commit.links {
                     links.insert(link.as_bytes(), id.as_bytes())?;
@@ -326,6 +375,14 @@ impl Store for SledStore {
             .insert(feed.url.as_bytes(), encode(feed))
             .map_err(backend("writing a feed"))?;
         Ok(())
+    }
+
+    fn remove_feed(&self, url: &str) -> Result<bool, StoreError> {
+        let old = self
+            .feeds
+            .remove(url.as_bytes())
+            .map_err(backend("removing a feed"))?;
+        Ok(old.is_some())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -447,6 +504,23 @@ impl Store for SledStore {
         }
         Ok(entries.len())
     }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        super::care::stats(self)
+    }
+
+    fn check(&self) -> Result<Vec<String>, StoreError> {
+        super::care::check(self)
+    }
+}
+
+/// A version as stored: its JSON, compressed.
+fn encode_version(version: &Version) -> Vec<u8> {
+    compress::pack(&encode(version))
+}
+
+pub(super) fn decode_version(key: &[u8], value: &[u8]) -> Result<Version, StoreError> {
+    decode(key, &compress::unpack(key, value)?)
 }
 
 fn transaction_error(error: TransactionError<()>, context: &'static str) -> StoreError {
@@ -509,6 +583,7 @@ mod tests {
                 links: &links,
                 previous_check: None,
                 outbox: &[],
+                raw: None,
             })
             .unwrap();
         assert_eq!(
@@ -539,6 +614,7 @@ mod tests {
                 links: &[],
                 previous_check: Some(at),
                 outbox: &[],
+                raw: None,
             })
             .unwrap();
         assert!(
@@ -570,6 +646,7 @@ mod tests {
                     links: &[],
                     previous_check: None,
                     outbox: &[],
+                    raw: None,
                 })
                 .unwrap();
             store.flush().unwrap();

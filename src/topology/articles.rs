@@ -18,7 +18,7 @@ use crate::dedup;
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
-use crate::store::{ArticleRecord, Commit, Removal, StoreError, Version};
+use crate::store::{ArticleRecord, Commit, RawSnapshot, Removal, StoreError, Version};
 use crate::topics::Document;
 
 /// A link found in a feed that leads to no stored article yet.
@@ -64,6 +64,7 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
         .unwrap_or_default();
     let fetch = Fetched {
         text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
+        raw: snapshot(&page),
         validators: page.validators,
         language: extracted.language.or(job.feed_language.clone()),
         links,
@@ -101,7 +102,7 @@ async fn revisit_inner(ctx: &Context, id: &str) -> Result<(), String> {
     let result = match fetched {
         Ok(FetchOutcome::NotModified) => {
             article.not_found_strikes = 0;
-            reschedule(ctx, article, None, &[])
+            reschedule(ctx, article, &[])
         }
         Ok(FetchOutcome::Fetched(page)) => revisited(ctx, article, *page).await,
         Err(error) => return failed_revisit(ctx, article, &error).await,
@@ -141,6 +142,7 @@ async fn revisited(
         .unwrap_or_else(|| article.title.clone());
     let fetch = Fetched {
         text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
+        raw: snapshot(&page),
         validators: page.validators,
         language: extracted.language,
         links,
@@ -176,16 +178,28 @@ async fn failed_revisit(
         let alert = event_alert(&article, Event::Removed);
         return commit_with_alert(ctx, commit, Some(alert)).map_err(|e| e.to_string());
     }
-    reschedule(ctx, article, None, &[]).map_err(|e| e.to_string())?;
+    reschedule(ctx, article, &[]).map_err(|e| e.to_string())?;
     Err(error.to_string())
 }
 
 /// A page fetched, extracted and cleaned, ready to be compared with what is stored.
 struct Fetched {
     text: CleanText,
+    /// The page as served, kept with a new version.
+    raw: RawSnapshot,
     validators: Validators,
     language: Option<String>,
     links: Vec<String>,
+}
+
+fn snapshot(page: &Page) -> RawSnapshot {
+    RawSnapshot {
+        url: page.url.to_string(),
+        content_type: page.content_type.clone(),
+        content_language: page.content_language.clone(),
+        fetched_at: Utc::now(),
+        body: page.body.clone(),
+    }
 }
 
 async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
@@ -272,6 +286,7 @@ async fn store_new(
         article: Some(&article),
         version: Some(&version),
         links: &fetch.links,
+        raw: Some(&fetch.raw),
         ..Commit::default()
     };
     commit_with_alert(ctx, commit, Some(version_alert(&article, &version, None)))?;
@@ -290,7 +305,7 @@ async fn apply(
     article.validators = fetch.validators;
     if fetch.text.body.is_empty() {
         tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
-        return reschedule(ctx, article, None, &fetch.links);
+        return reschedule(ctx, article, &fetch.links);
     }
     let history = ctx.store.versions(&article.id)?;
     let host = Url::parse(article.fetch_url())
@@ -300,7 +315,7 @@ async fn apply(
         .detector
         .compare(&host, &article.id, &history, &fetch.text)
     {
-        Verdict::Unchanged => return reschedule(ctx, article, None, &fetch.links),
+        Verdict::Unchanged => return reschedule(ctx, article, &fetch.links),
         Verdict::Changed(change) => change,
     };
     let now = Utc::now();
@@ -321,7 +336,19 @@ async fn apply(
     let alert = worth_alerting(ctx, &change, &history)
         .then(|| version_alert(&article, &version, Some(&change)));
     tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, alerted = alert.is_some(), "article updated");
-    reschedule_with(ctx, article, Some(&version), &fetch.links, alert)
+    let new = NewVersion {
+        version: &version,
+        raw: &fetch.raw,
+        alert,
+    };
+    reschedule_with(ctx, article, Some(new), &fetch.links)
+}
+
+/// A version to store with the page it came from and the alert about it.
+struct NewVersion<'a> {
+    version: &'a Version,
+    raw: &'a RawSnapshot,
+    alert: Option<Alert>,
 }
 
 /// Sets the topics and the story of `article` from its new `version`, and keeps
@@ -387,33 +414,32 @@ fn worth_alerting(ctx: &Context, change: &Change, history: &[Version]) -> bool {
     }
 }
 
-/// Stores the article with its next revisit time (and a new version, if any).
-fn reschedule(
-    ctx: &Context,
-    article: ArticleRecord,
-    version: Option<&Version>,
-    links: &[String],
-) -> Result<(), StoreError> {
-    reschedule_with(ctx, article, version, links, None)
+/// Stores the article with its next revisit time.
+fn reschedule(ctx: &Context, article: ArticleRecord, links: &[String]) -> Result<(), StoreError> {
+    reschedule_with(ctx, article, None, links)
 }
 
-/// [`reschedule`], with the alert about the new version queued in the same commit.
+/// [`reschedule`], with a new version, its page and its alert in the same commit.
 fn reschedule_with(
     ctx: &Context,
     mut article: ArticleRecord,
-    version: Option<&Version>,
+    new: Option<NewVersion<'_>>,
     links: &[String],
-    alert: Option<Alert>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     let previous_check = article.next_check;
     article.last_checked = now;
     article.next_check = ctx.revisits.next_check(article.first_seen, now);
+    let (version, raw, alert) = match new {
+        Some(n) => (Some(n.version), Some(n.raw), n.alert),
+        None => (None, None, None),
+    };
     let commit = Commit {
         article: Some(&article),
         version,
         links,
         previous_check,
+        raw,
         ..Commit::default()
     };
     commit_with_alert(ctx, commit, alert)
@@ -437,6 +463,7 @@ fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
         reverts_to: None,
         moved_to: None,
         status: None,
+        source: None,
     }
 }
 
@@ -480,7 +507,7 @@ fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
 
 /// Commits `commit` together with the outbox entries of `alert` (if any), then
 /// wakes the sinks: the alert is durable before any delivery is tried.
-fn commit_with_alert(
+pub(super) fn commit_with_alert(
     ctx: &Context,
     commit: Commit<'_>,
     alert: Option<Alert>,

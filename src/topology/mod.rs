@@ -13,8 +13,10 @@
 //! finish their writes, and the store is flushed.
 
 mod articles;
+mod feed_control;
 mod feed_set;
 mod poller;
+mod source_health;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -36,6 +38,7 @@ use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
 use crate::topics::TopicSet;
 
+pub use feed_control::FeedControl;
 pub use feed_set::{ActiveFeed, import_feed_list, record_imports};
 
 /// Why the daemon could not start or stopped early.
@@ -145,6 +148,8 @@ pub struct DaemonHandles {
     pub metrics: Arc<Metrics>,
     pub tail: broadcast::Sender<Alert>,
     pub sinks: Vec<Arc<SinkSlot>>,
+    /// The poll tasks, for feed changes while the daemon runs.
+    pub feeds: Arc<FeedControl>,
 }
 
 /// Alerts kept for slow live followers before they miss some.
@@ -153,6 +158,7 @@ const TAIL_BUFFER: usize = 1024;
 /// The running daemon's wiring.
 pub struct Topology {
     ctx: Arc<Context>,
+    feeds: Arc<FeedControl>,
     config: Config,
 }
 
@@ -193,8 +199,10 @@ impl Topology {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
         };
+        let ctx = Arc::new(ctx);
         Ok(Topology {
-            ctx: Arc::new(ctx),
+            feeds: Arc::new(FeedControl::new(ctx.clone(), &config)),
+            ctx,
             config,
         })
     }
@@ -206,6 +214,7 @@ impl Topology {
             metrics: self.ctx.metrics.clone(),
             tail: self.ctx.tail.clone(),
             sinks: self.ctx.sinks.clone(),
+            feeds: self.feeds.clone(),
         }
     }
 
@@ -224,10 +233,7 @@ impl Topology {
             );
         }
         tracing::info!(feeds = feeds.len(), "redline started");
-        for feed in feeds {
-            let ctx2 = ctx.clone();
-            ctx.tasks.spawn(poller::poll_loop(ctx2, feed));
-        }
+        self.feeds.start(feeds).await;
         ctx.tasks.spawn(revisit_scheduler(ctx.clone()));
         let delivery = TaskTracker::new();
         let stop_delivery = CancellationToken::new();
