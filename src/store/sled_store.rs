@@ -656,6 +656,42 @@ mod tests {
     }
 
     #[test]
+    fn a_store_of_the_older_format_is_refused_with_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            meta.insert("format", &1u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let err = SledStore::open(dir.path(), 16).err().unwrap().to_string();
+        assert!(err.contains("older format 1"), "{err}");
+        assert!(err.contains("redline export"), "{err}");
+    }
+
+    #[test]
+    fn versions_are_stored_compressed_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let body = "Delegations met in Geneva for talks.\n".repeat(100);
+        let a = record("0123456789", 1, None);
+        store
+            .commit(&Commit {
+                article: Some(&a),
+                version: Some(&version(1, &body)),
+                ..Commit::default()
+            })
+            .unwrap();
+        let stored = store
+            .versions
+            .get(version_key("0123456789", 1))
+            .unwrap()
+            .unwrap();
+        assert!(stored.len() < body.len() / 10, "{} bytes", stored.len());
+        assert_eq!(store.versions("0123456789").unwrap()[0].body, body);
+    }
+
+    #[test]
     fn a_second_open_names_the_lock() {
         let dir = tempfile::tempdir().unwrap();
         let _first = SledStore::open(dir.path(), 16).unwrap();
