@@ -194,6 +194,17 @@ async fn feed_changes_reach_a_running_daemon_and_the_store_when_none_runs() {
     })
     .await;
 
+    let d = server.url("/d.xml");
+    server.set("/d.xml", "application/rss+xml", rss(&[]));
+    let list = dir.path().join("more.txt");
+    std::fs::write(&list, format!("{d}\n")).unwrap();
+    let imported = ok(&config, &data, &["feeds", "import", list.to_str().unwrap()]);
+    assert!(imported.contains("1 added"), "{imported}");
+    wait_until(20, "the imported feed to be polled", || {
+        server.hits("/d.xml") > 0
+    })
+    .await;
+
     let refused = cli(&config, &data, &["feeds", "remove", &a]);
     assert!(
         !refused.status.success(),

@@ -50,7 +50,9 @@ pub(super) async fn run(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
     let (url, edit): (&str, Edit) = match command {
-        FeedsCommand::Import { source } => return import(config, store, source, out).await,
+        FeedsCommand::Import { source } => {
+            return import(config, store, control, source, out).await;
+        }
         FeedsCommand::List => return list(store, out),
         FeedsCommand::Add {
             url,
@@ -141,6 +143,7 @@ fn origin_name(origin: FeedOrigin) -> &'static str {
 async fn import(
     config: &Config,
     store: &dyn Store,
+    control: Option<&FeedControl>,
     source: &str,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
@@ -156,6 +159,11 @@ async fn import(
         .with_context(|| format!("cannot import {source}"))?;
     let added = record_imports(store, &entries)?;
     store.flush()?;
+    if let Some(control) = control {
+        for entry in &entries {
+            control.ensure(&entry.url).await?;
+        }
+    }
     writeln!(
         out,
         "{source}: {} feeds listed, {added} added",

@@ -85,15 +85,32 @@ impl FeedControl {
             // A poll task that panicked has ended all the same.
             let _ = old.task.await;
         }
-        let store = self.ctx.store.as_ref();
-        let result = edit(store);
-        if store.feed(url)?.is_some() {
-            let fixed = self.fixed.get(url).copied();
-            if let Some(feed) = current_feed(store, url, fixed, &self.ctx.schedule)? {
-                tracing::info!(feed = %feed.url, "feed polled from now on");
-                self.spawn(&mut running, feed);
-            }
-        }
+        let result = edit(self.ctx.store.as_ref());
+        self.start_if_wanted(&mut running, url)?;
         Ok(result)
+    }
+
+    /// Starts polling the feed at `url` if it is stored, not paused, and not
+    /// polled yet (after `feeds import`).
+    pub async fn ensure(&self, url: &str) -> Result<(), StoreError> {
+        let mut running = self.running.lock().await;
+        self.start_if_wanted(&mut running, url)
+    }
+
+    fn start_if_wanted(
+        &self,
+        running: &mut HashMap<String, Running>,
+        url: &str,
+    ) -> Result<(), StoreError> {
+        let store = self.ctx.store.as_ref();
+        if store.feed(url)?.is_none() {
+            return Ok(());
+        }
+        let fixed = self.fixed.get(url).copied();
+        if let Some(feed) = current_feed(store, url, fixed, &self.ctx.schedule)? {
+            tracing::info!(feed = %feed.url, "feed polled from now on");
+            self.spawn(running, feed);
+        }
+        Ok(())
     }
 }
