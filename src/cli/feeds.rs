@@ -59,9 +59,9 @@ pub(super) async fn run(
             title,
             language,
         } => (url, Edit::Add(title.clone(), language.clone())),
-        FeedsCommand::Remove { url } => (url, Edit::Remove),
-        FeedsCommand::Pause { url } => (url, Edit::Pause),
-        FeedsCommand::Resume { url } => (url, Edit::Resume),
+        FeedsCommand::Remove { url } => (url, Edit::Change(Change::Remove)),
+        FeedsCommand::Pause { url } => (url, Edit::Change(Change::Pause)),
+        FeedsCommand::Resume { url } => (url, Edit::Change(Change::Resume)),
     };
     let url = canonical::parse_http_url(url)
         .with_context(|| format!("{url} is not a feed URL"))?
@@ -77,58 +77,68 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// A change to one feed.
+/// A change to the feed set.
 enum Edit {
-    /// With a title and language.
+    /// A new feed, with its title and language.
     Add(Option<String>, Option<String>),
+    Change(Change),
+}
+
+/// A change to a known feed.
+enum Change {
     Remove,
     Pause,
     Resume,
 }
 
 impl Edit {
-    /// Applies the change to the store; returns what to tell the user.
+    /// Applies the edit to the store; returns what to tell the user.
     fn apply(self, store: &dyn Store, url: &str) -> anyhow::Result<String> {
         let known = store.feed(url)?;
-        if let Edit::Add(title, language) = self {
-            if let Some(feed) = known {
-                bail!("{url} is already watched ({})", origin_name(feed.origin));
+        match (self, known) {
+            (Edit::Add(..), Some(feed)) => {
+                bail!("{url} is already watched ({})", origin_name(feed.origin))
             }
-            let mut record = FeedRecord::new(url, FeedOrigin::Added);
-            record.title = title;
-            record.language = language;
-            store.put_feed(&record)?;
-            return Ok(format!("{url}: added"));
+            (Edit::Add(title, language), None) => {
+                let mut record = FeedRecord::new(url, FeedOrigin::Added);
+                record.title = title;
+                record.language = language;
+                store.put_feed(&record)?;
+                Ok(format!("{url}: added"))
+            }
+            (Edit::Change(_), None) => {
+                bail!("{url} is not a known feed (see `redline feeds list`)")
+            }
+            (Edit::Change(change), Some(feed)) => change.apply(store, feed),
         }
-        let Some(mut feed) = known else {
-            bail!("{url} is not a known feed (see `redline feeds list`)");
-        };
-        match self {
-            Edit::Remove if feed.origin == FeedOrigin::Config => {
+    }
+}
+
+impl Change {
+    fn apply(self, store: &dyn Store, mut feed: FeedRecord) -> anyhow::Result<String> {
+        let url = feed.url.clone();
+        let said = match self {
+            Change::Remove if feed.origin == FeedOrigin::Config => {
                 bail!("{url} is listed in the config file: remove it there (or pause it)")
             }
-            Edit::Remove => {
-                store.remove_feed(url)?;
+            Change::Remove => {
+                store.remove_feed(&url)?;
                 return Ok(format!("{url}: removed (its articles stay in the store)"));
             }
-            Edit::Pause => {
+            Change::Pause => {
                 let at = Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
                 feed.disabled = Some(format!("paused with `redline feeds pause` on {at}"));
+                "paused"
             }
-            Edit::Resume if feed.disabled.is_none() => bail!("{url} is not paused"),
-            Edit::Resume => {
+            Change::Resume if feed.disabled.is_none() => bail!("{url} is not paused"),
+            Change::Resume => {
                 feed.disabled = None;
                 feed.next_poll = None;
+                "resumed"
             }
-            Edit::Add(..) => unreachable!("adding is handled above"),
-        }
-        store.put_feed(&feed)?;
-        let state = if feed.disabled.is_some() {
-            "paused"
-        } else {
-            "resumed"
         };
-        Ok(format!("{url}: {state}"))
+        store.put_feed(&feed)?;
+        Ok(format!("{url}: {said}"))
     }
 }
 
