@@ -102,6 +102,22 @@ async fn reextract_rebuilds_version_text_from_the_raw_snapshots() {
         "{again}"
     );
     assert!(ok(&config, &data, &["db", "check"]).starts_with("ok"));
+
+    {
+        let db = sled::open(&data).unwrap();
+        let links = db.open_tree("links").unwrap();
+        links
+            .insert("http://127.0.0.1:1/lost", "0123456789")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let damaged = cli(&config, &data, &["db", "check"]);
+    assert!(!damaged.status.success(), "a problem makes db check fail");
+    let report = String::from_utf8_lossy(&damaged.stdout);
+    assert!(
+        report.contains("link http://127.0.0.1:1/lost leads to 0123456789"),
+        "{report}"
+    );
 }
 
 /// Starts `redline run` and waits for its first alert.

@@ -14,6 +14,7 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use crate::alerts::SourceState;
 use crate::canonical;
 use crate::config::Config;
 use crate::fetch::Fetcher;
@@ -227,6 +228,38 @@ fn list(store: &dyn Store, out: &mut dyn Write) -> anyhow::Result<()> {
         if let Some(error) = &feed.last_error {
             writeln!(out, "    last error: {error}")?;
         }
+        health(&feed, out)?;
     }
     Ok(())
+}
+
+/// The feed's silent or failing episode, if a `source` alert is out about it.
+fn health(feed: &FeedRecord, out: &mut dyn Write) -> anyhow::Result<()> {
+    let since = match feed.health.alerted {
+        Some(SourceState::Silent) => ("silent", feed.health.quiet_since),
+        Some(SourceState::Failing) => ("failing", feed.health.failing_since),
+        Some(SourceState::Recovered) | None => return Ok(()),
+    };
+    writeln!(out, "    {} since {}", since.0, when(since.1))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_with_an_open_episode_says_since_when() {
+        let mut feed = FeedRecord::new("http://127.0.0.1/rss", FeedOrigin::Added);
+        let mut out = Vec::new();
+        health(&feed, &mut out).unwrap();
+        assert!(out.is_empty(), "a healthy feed has no health line");
+        feed.health.failing_since = DateTime::from_timestamp(1_800_000_000, 0);
+        feed.health.alerted = Some(SourceState::Failing);
+        health(&feed, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "    failing since 2027-01-15 08:00:00\n"
+        );
+    }
 }
