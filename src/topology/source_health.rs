@@ -13,6 +13,7 @@ use super::articles::commit_with_alert;
 use super::poller::Polled;
 use crate::alerts::{Alert, Event, SourceReport, SourceState};
 use crate::config::ScheduleConfig;
+use crate::metrics::FeedLabel;
 use crate::store::{Commit, FeedHealth, FeedRecord};
 
 /// Weight of the newest gap in the moving average of gaps between new items.
@@ -25,6 +26,7 @@ pub(super) fn observe(ctx: &Context, record: &mut FeedRecord, polled: &Polled) {
         return;
     }
     let state = assess(&record.health, &ctx.schedule, now);
+    export_state(ctx, &record.url, state);
     let Some(report) = transition(&mut record.health, state) else {
         return;
     };
@@ -33,6 +35,22 @@ pub(super) fn observe(ctx: &Context, record: &mut FeedRecord, polled: &Polled) {
     if let Err(error) = commit_with_alert(ctx, Commit::default(), Some(alert)) {
         tracing::error!(feed = %record.url, %error, "cannot queue a source alert");
     }
+}
+
+/// Sets the feed's `feed_source_state` gauge.
+fn export_state(ctx: &Context, feed: &str, state: Option<SourceState>) {
+    let value = match state {
+        Some(SourceState::Silent) => 1,
+        Some(SourceState::Failing) => 2,
+        Some(SourceState::Recovered) | None => 0,
+    };
+    let label = FeedLabel {
+        feed: feed.to_string(),
+    };
+    ctx.metrics
+        .feed_source_state
+        .get_or_create(&label)
+        .set(value);
 }
 
 /// Records what the poll says about the feed; false when the feed is gone.
