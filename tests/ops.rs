@@ -185,6 +185,23 @@ async fn feed_changes_reach_a_running_daemon_and_the_store_when_none_runs() {
     );
     assert!(ok(&config, &data, &["db", "check"]).starts_with("ok"));
 
+    let socket = data.join("redline.sock");
+    let client = reqwest::Client::builder()
+        .unix_socket(socket.as_path())
+        .build()
+        .unwrap();
+    let fine = format!("redline_feed_source_state{{feed=\"{b}\"}} 0");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = client.get("http://localhost/metrics").send().await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        if metrics.contains(&fine) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     assert!(ok(&config, &data, &["feeds", "pause", &b]).contains("paused"));
     let settle = server.hits("/a.xml") + 2;
     wait_until(20, "two more polls of the other feed", || {
