@@ -3,8 +3,10 @@
 //!
 //! A version record is its JSON, compressed whole. A raw snapshot (the page as
 //! it was served) is `u32 big-endian header length ‖ header JSON ‖ zstd(body)`:
-//! the header (URL, content type, language, fetch time, body size) reads without
-//! touching the body.
+//! the header (URL, content type, language, fetch time, body size, base) reads
+//! without touching the body. The page of a later version is compressed with the
+//! page of the article's first version as a zstd dictionary (its `base`): the
+//! two are mostly the same, which makes later snapshots about a fifth the size.
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -36,6 +38,9 @@ struct SnapshotHeader {
     fetched_at: DateTime<Utc>,
     /// Bytes of the body before compression.
     len: u64,
+    /// The version whose page is the dictionary the body was compressed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base: Option<u32>,
 }
 
 /// Compresses `bytes` into one zstd frame.
@@ -58,19 +63,27 @@ pub(super) fn unpacked_len(frame: &[u8]) -> Option<u64> {
         .flatten()
 }
 
-/// A snapshot as stored.
-pub(super) fn encode_snapshot(snapshot: &RawSnapshot) -> Vec<u8> {
+/// A snapshot as stored; `base` is the version number and page to compress
+/// against, if any.
+pub(super) fn encode_snapshot(snapshot: &RawSnapshot, base: Option<(u32, &[u8])>) -> Vec<u8> {
     let header = SnapshotHeader {
         url: snapshot.url.clone(),
         content_type: snapshot.content_type.clone(),
         content_language: snapshot.content_language.clone(),
         fetched_at: snapshot.fetched_at,
         len: snapshot.body.len() as u64,
+        base: base.map(|(number, _)| number),
     };
     let header = serde_json::to_vec(&header).expect("headers serialise to JSON");
     let mut value = (header.len() as u32).to_be_bytes().to_vec();
     value.extend_from_slice(&header);
-    value.extend_from_slice(&pack(&snapshot.body));
+    let body = match base {
+        Some((_, dictionary)) => zstd::bulk::Compressor::with_dictionary(LEVEL, dictionary)
+            .and_then(|mut c| c.compress(&snapshot.body))
+            .expect("zstd compresses with a raw dictionary"),
+        None => pack(&snapshot.body),
+    };
+    value.extend_from_slice(&body);
     value
 }
 
@@ -98,10 +111,29 @@ fn split_snapshot<'a>(
     Ok((header, &value[end..]))
 }
 
-/// Reads a stored snapshot, body included.
-pub(super) fn decode_snapshot(key: &[u8], value: &[u8]) -> Result<RawSnapshot, StoreError> {
+/// The version whose page a stored snapshot was compressed against, if any.
+pub(super) fn snapshot_base(key: &[u8], value: &[u8]) -> Result<Option<u32>, StoreError> {
+    split_snapshot(key, value).map(|(header, _)| header.base)
+}
+
+/// Reads a stored snapshot, body included; `base` is the page of the version
+/// its header names as base (see [`snapshot_base`]).
+pub(super) fn decode_snapshot(
+    key: &[u8],
+    value: &[u8],
+    base: Option<&[u8]>,
+) -> Result<RawSnapshot, StoreError> {
     let (header, frame) = split_snapshot(key, value)?;
-    let body = unpack(key, frame)?;
+    let body = match (header.base, base) {
+        (None, _) => unpack(key, frame)?,
+        (Some(_), Some(dictionary)) => unpack_with(key, frame, dictionary, header.len)?,
+        (Some(number), None) => {
+            return Err(StoreError::Damaged {
+                key: String::from_utf8_lossy(key).into_owned(),
+                problem: format!("the page of version {number}, its base, is missing"),
+            });
+        }
+    };
     if body.len() as u64 != header.len {
         return Err(StoreError::Damaged {
             key: String::from_utf8_lossy(key).into_owned(),
@@ -119,6 +151,20 @@ pub(super) fn decode_snapshot(key: &[u8], value: &[u8]) -> Result<RawSnapshot, S
         fetched_at: header.fetched_at,
         body: Bytes::from(body),
     })
+}
+
+fn unpack_with(
+    key: &[u8],
+    frame: &[u8],
+    dictionary: &[u8],
+    len: u64,
+) -> Result<Vec<u8>, StoreError> {
+    zstd::bulk::Decompressor::with_dictionary(dictionary)
+        .and_then(|mut d| d.decompress(frame, len as usize))
+        .map_err(|source| StoreError::Compressed {
+            key: String::from_utf8_lossy(key).into_owned(),
+            source,
+        })
 }
 
 /// The body size a stored snapshot records, read from its header only.
@@ -140,10 +186,44 @@ mod tests {
             fetched_at: Utc::now(),
             body: Bytes::from(html.clone()),
         };
-        let stored = encode_snapshot(&snapshot);
+        let stored = encode_snapshot(&snapshot, None);
         assert!(stored.len() < html.len() / 4, "{} bytes", stored.len());
         assert_eq!(snapshot_len(b"k", &stored).unwrap(), html.len() as u64);
-        assert_eq!(decode_snapshot(b"k", &stored).unwrap(), snapshot);
+        assert_eq!(snapshot_base(b"k", &stored).unwrap(), None);
+        assert_eq!(decode_snapshot(b"k", &stored, None).unwrap(), snapshot);
+    }
+
+    #[test]
+    fn a_later_page_compressed_against_the_first_is_much_smaller() {
+        let page = |n: u32| {
+            let text: String = (0..200)
+                .map(|i| format!("<p>paragraph {i} of the story; {}</p>", i * 7919 % 1013))
+                .collect();
+            format!("<html><body>{text}<p>edit {n}</p></body></html>")
+        };
+        let (first, later) = (page(1), page(2));
+        let snapshot = RawSnapshot {
+            url: "http://127.0.0.1/a.html".into(),
+            content_type: None,
+            content_language: None,
+            fetched_at: Utc::now(),
+            body: Bytes::from(later.clone()),
+        };
+        let alone = encode_snapshot(&snapshot, None);
+        let delta = encode_snapshot(&snapshot, Some((1, first.as_bytes())));
+        assert!(
+            delta.len() * 4 < alone.len(),
+            "{} vs {}",
+            delta.len(),
+            alone.len()
+        );
+        assert_eq!(snapshot_base(b"k", &delta).unwrap(), Some(1));
+        let read = decode_snapshot(b"k", &delta, Some(first.as_bytes())).unwrap();
+        assert_eq!(read.body, later.as_bytes());
+        assert!(
+            decode_snapshot(b"k", &delta, None).is_err(),
+            "the base is needed"
+        );
     }
 
     #[test]
@@ -151,6 +231,6 @@ mod tests {
         let frame = pack(b"some text");
         assert_eq!(unpacked_len(&frame), Some(9));
         assert!(unpack(b"k", &frame[..frame.len() - 2]).is_err());
-        assert!(decode_snapshot(b"k", &[0, 0, 0, 9, b'{']).is_err());
+        assert!(decode_snapshot(b"k", &[0, 0, 0, 9, b'{'], None).is_err());
     }
 }

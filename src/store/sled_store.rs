@@ -24,6 +24,9 @@ use super::{
 };
 use crate::canonical;
 
+/// The version whose page later pages are compressed against.
+const BASE_VERSION: u32 = 1;
+
 /// The on-disk format this build reads and writes: 2 compresses versions and
 /// keeps raw snapshots (1 stored versions as plain JSON, without snapshots).
 pub(super) const FORMAT: u32 = 2;
@@ -175,6 +178,19 @@ impl SledStore {
         }
     }
 
+    /// A version's page as stored: later versions against the first one's page.
+    fn encode_raw(&self, id: &str, number: u32, raw: &RawSnapshot) -> Vec<u8> {
+        let base = match number {
+            1 => None,
+            _ => self.raw_snapshot(id, BASE_VERSION).unwrap_or_else(|error| {
+                tracing::warn!(id, %error, "first page unreadable; storing this one on its own");
+                None
+            }),
+        };
+        let base = base.as_ref().map(|b| (BASE_VERSION, b.body.as_ref()));
+        compress::encode_snapshot(raw, base)
+    }
+
     fn get<T: DeserializeOwned>(
         &self,
         tree: &Tree,
@@ -271,14 +287,15 @@ impl Store for SledStore {
 
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError> {
         let key = version_key(id, number);
-        match self
-            .raw
-            .get(&key)
-            .map_err(backend("reading a raw snapshot"))?
-        {
-            Some(value) => compress::decode_snapshot(&key, &value).map(Some),
-            None => Ok(None),
-        }
+        let read = self.raw.get(&key);
+        let Some(value) = read.map_err(backend("reading a raw snapshot"))? else {
+            return Ok(None);
+        };
+        let base = match compress::snapshot_base(&key, &value)? {
+            Some(base) if base < number => self.raw_snapshot(id, base)?.map(|s| s.body),
+            _ => None,
+        };
+        compress::decode_snapshot(&key, &value, base.as_deref()).map(Some)
     }
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -302,9 +319,10 @@ impl Store for SledStore {
             _ => None,
         };
         let raw = match (commit.article, commit.version, commit.raw) {
-            (Some(a), Some(v), Some(raw)) => {
-                Some((version_key(&a.id, v.number), compress::encode_snapshot(raw)))
-            }
+            (Some(a), Some(v), Some(raw)) => Some((
+                version_key(&a.id, v.number),
+                self.encode_raw(&a.id, v.number, raw),
+            )),
             _ => None,
         };
         let old_due = commit
