@@ -1,8 +1,10 @@
 //! The topology: the daemon's tasks and how the stages connect.
 //!
-//! One task per feed polls it on its interval ([`poller`]); each link it has not
-//! seen becomes an article task that fetches, extracts and stores version 1
-//! ([`articles`]); a scheduler task takes stored articles whose revisit is due
+//! One task per feed polls it on its interval ([`poller`]), started, stopped and
+//! restarted as feeds are added, paused or removed ([`feed_control`]); after each
+//! poll the feed's health is judged and a `source` alert sent when it goes silent
+//! or failing ([`source_health`]). Each link it has not seen becomes an article
+//! task that fetches, extracts and stores version 1 ([`articles`]); a scheduler task takes stored articles whose revisit is due
 //! and runs them through the same path, which stores a new version and emits an
 //! `updated` alert with its diff when the text changed. Alerts leave through a
 //! channel to the sinks. CPU-bound work (parsing, extraction, diffing) runs on the
