@@ -118,6 +118,9 @@ impl Edit {
 impl Change {
     fn apply(self, store: &dyn Store, mut feed: FeedRecord) -> anyhow::Result<String> {
         let url = feed.url.clone();
+        if let Some(to) = &feed.moved_to {
+            bail!("{url} moved permanently to {to}: give that URL");
+        }
         let said = match self {
             Change::Remove if feed.origin == FeedOrigin::Config => {
                 bail!("{url} is listed in the config file: remove it there (or pause it)")
@@ -247,6 +250,26 @@ fn health(feed: &FeedRecord, out: &mut dyn Write) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_to_a_moved_or_config_feed_name_what_to_do_instead() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::SledStore::open(dir.path(), 16).unwrap();
+        let mut moved = FeedRecord::new("http://127.0.0.1/old", FeedOrigin::Added);
+        moved.moved_to = Some("http://127.0.0.1/new".into());
+        store.put_feed(&moved).unwrap();
+        store
+            .put_feed(&FeedRecord::new("http://127.0.0.1/cfg", FeedOrigin::Config))
+            .unwrap();
+        let pause = Edit::Change(Change::Pause).apply(&store, "http://127.0.0.1/old");
+        assert!(pause.unwrap_err().to_string().contains("give that URL"));
+        let remove = Edit::Change(Change::Remove).apply(&store, "http://127.0.0.1/cfg");
+        assert!(remove.unwrap_err().to_string().contains("config file"));
+        let paused = Edit::Change(Change::Pause).apply(&store, "http://127.0.0.1/cfg");
+        assert_eq!(paused.unwrap(), "http://127.0.0.1/cfg: paused");
+        let feed = store.feed("http://127.0.0.1/cfg").unwrap().unwrap();
+        assert!(feed.disabled.unwrap().starts_with("paused with"));
+    }
 
     #[test]
     fn a_feed_with_an_open_episode_says_since_when() {
