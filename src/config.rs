@@ -171,6 +171,14 @@ pub struct ScheduleConfig {
     /// ...until the article is this old.
     #[serde(with = "humantime_serde")]
     pub revisit_stop_after: Option<Duration>,
+    /// A feed with no new item for `silent_factor` times its usual gap between
+    /// new items, and at least this long, gets a `source` alert (`silent`).
+    #[serde(with = "humantime_serde")]
+    pub silent_after: Duration,
+    pub silent_factor: f64,
+    /// A feed whose every poll has failed for this long gets a `source` alert (`failing`).
+    #[serde(with = "humantime_serde")]
+    pub failing_after: Duration,
 }
 
 impl Default for ScheduleConfig {
@@ -192,6 +200,9 @@ impl Default for ScheduleConfig {
             revisit_ages: ages.into_iter().map(Duration::from_secs).collect(),
             revisit_tail_interval: None,
             revisit_stop_after: None,
+            silent_after: Duration::from_secs(24 * 3600),
+            silent_factor: 4.0,
+            failing_after: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -333,6 +344,8 @@ impl Config {
                 self.schedule.feed_interval_min,
             ),
             ("schedule.feed_backoff_max", self.schedule.feed_backoff_max),
+            ("schedule.silent_after", self.schedule.silent_after),
+            ("schedule.failing_after", self.schedule.failing_after),
         ];
         for (key, value) in durations {
             if value.is_zero() {
@@ -344,6 +357,9 @@ impl Config {
                 "schedule.feed_interval_min",
                 "must not exceed schedule.feed_interval_max",
             ));
+        }
+        if !(self.schedule.silent_factor.is_finite() && self.schedule.silent_factor >= 1.0) {
+            return Err(self.invalid("schedule.silent_factor", "must be a number of at least 1"));
         }
         self.validate_revisits()?;
         for (i, hook) in self.alerts.webhooks.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! Metrics in the Prometheus text format, served on the daemon's `/metrics`:
 //! polls, HTTP status classes, 304s, bytes, articles, versions, alerts and their
-//! delivery, outbox depth, fetch and extraction latency, and per-feed health.
+//! delivery, outbox depth, fetch and extraction latency, and per-feed health
+//! (error streak, last success, silent or failing).
 
 use std::sync::atomic::AtomicU64;
 
@@ -45,6 +46,8 @@ pub struct Metrics {
     pub extract_seconds: Histogram,
     pub feed_error_streak: Family<FeedLabel, Gauge>,
     pub feed_last_success: Family<FeedLabel, Gauge<f64, AtomicU64>>,
+    /// 0 while a feed is fine, 1 while it is silent, 2 while it is failing.
+    pub feed_source_state: Family<FeedLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -72,6 +75,7 @@ impl Metrics {
             extract_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 14)),
             feed_error_streak: Family::default(),
             feed_last_success: Family::default(),
+            feed_source_state: Family::default(),
             registry: Registry::default(),
         };
         registry.register("feeds_polled", "Feed polls", m.feeds_polled.clone());
@@ -140,6 +144,11 @@ impl Metrics {
             "feed_last_success_timestamp_seconds",
             "Unix time of the last successful poll, by feed",
             m.feed_last_success.clone(),
+        );
+        registry.register(
+            "feed_source_state",
+            "0 fine, 1 silent, 2 failing (as its source alerts say), by feed",
+            m.feed_source_state.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -47,6 +47,36 @@ pub enum Event {
     Removed,
     /// The page redirects permanently to another article URL.
     Moved,
+    /// A feed has gone silent or failing, or recovered (see `source`).
+    Source,
+}
+
+/// A feed's state as a `source` alert reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    /// No new items for much longer than the feed usually takes.
+    Silent,
+    /// Every poll has failed for longer than `schedule.failing_after`.
+    Failing,
+    /// New items again, or polls succeed again, after a silent or failing episode.
+    Recovered,
+}
+
+/// What a `source` alert says about its feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceReport {
+    pub state: SourceState,
+    /// The episode that recovered (on `recovered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<SourceState>,
+    /// When the episode began: the last new item, or the first failed poll.
+    pub since: DateTime<Utc>,
+    /// The feed's usual gap between new items, in seconds, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usual_gap_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// One alert.
@@ -93,6 +123,9 @@ pub struct Alert {
     /// (or a wire update that no copy followed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub own_edit: bool,
+    /// On `source`: the feed's state (`url` and `feed` are then the feed's URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceReport>,
 }
 
 /// A copy of the story that received the update an alert announces.

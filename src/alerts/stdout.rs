@@ -47,6 +47,7 @@ pub fn human(alert: &Alert, color: bool) -> String {
         Event::Updated => ("UPDATED", AnsiColor::Yellow),
         Event::Removed => ("REMOVED", AnsiColor::Red),
         Event::Moved => ("MOVED", AnsiColor::Magenta),
+        Event::Source => ("SOURCE", AnsiColor::Blue),
     };
     let tag = Style::new().bold().fg_color(Some(tint.into()));
     let versions = match alert.previous_version {
@@ -60,6 +61,16 @@ pub fn human(alert: &Alert, color: bool) -> String {
     out.push_str(&format!("  {}\n", alert.url));
     if let Some(to) = &alert.moved_to {
         out.push_str(&format!("  → {to}\n"));
+    }
+    if let Some(source) = &alert.source {
+        out.push_str(&format!(
+            "  feed {} since {}\n",
+            serde_json::to_value(source.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            source.since.format("%Y-%m-%d %H:%M:%S")
+        ));
     }
     if let Some(status) = alert.status {
         out.push_str(&format!("  answers HTTP {status}\n"));
@@ -148,6 +159,7 @@ mod tests {
             status: None,
             copies: Vec::new(),
             own_edit: false,
+            source: None,
         }
     }
 

@@ -152,6 +152,7 @@ mod tests {
                 status: None,
                 copies: vec![],
                 own_edit: true,
+                source: None,
             },
             articles: vec![article.into()],
             signature: sig,

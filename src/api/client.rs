@@ -12,8 +12,9 @@ pub enum ClientError {
     Unreachable(String),
     #[error("the daemon's API failed: {0}")]
     Api(String),
-    #[error("the daemon could not run the command: {0}")]
-    Command(String),
+    /// The command failed in the daemon, after printing `output`.
+    #[error("the daemon could not run the command: {error}")]
+    Command { output: String, error: String },
 }
 
 /// A connection to a running daemon's API.
@@ -84,7 +85,10 @@ impl ApiClient {
         let answer: CliResponse =
             serde_json::from_slice(&bytes).map_err(|e| ClientError::Api(e.to_string()))?;
         match answer.error {
-            Some(error) => Err(ClientError::Command(error)),
+            Some(error) => Err(ClientError::Command {
+                output: answer.output,
+                error,
+            }),
             None => Ok(answer.output),
         }
     }

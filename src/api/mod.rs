@@ -31,9 +31,9 @@ use crate::topology::DaemonHandles;
 pub use client::{ApiClient, ClientError};
 
 /// Runs a store command for a client: its arguments and whether to colour, to
-/// what it printed or its error.
+/// what it printed and its error, if it failed.
 pub type CommandRunner =
-    Arc<dyn Fn(Vec<String>, bool) -> BoxFuture<'static, Result<Vec<u8>, String>> + Send + Sync>;
+    Arc<dyn Fn(Vec<String>, bool) -> BoxFuture<'static, (Vec<u8>, Option<String>)> + Send + Sync>;
 
 /// Where the API listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,16 +183,10 @@ async fn cli(
     State(state): State<ApiState>,
     axum::Json(request): axum::Json<CliRequest>,
 ) -> Response {
-    let result = (state.runner)(request.args, request.color).await;
-    let response = match result {
-        Ok(output) => CliResponse {
-            output: String::from_utf8_lossy(&output).into_owned(),
-            error: None,
-        },
-        Err(error) => CliResponse {
-            output: String::new(),
-            error: Some(error),
-        },
+    let (output, error) = (state.runner)(request.args, request.color).await;
+    let response = CliResponse {
+        output: String::from_utf8_lossy(&output).into_owned(),
+        error,
     };
     axum::Json(response).into_response()
 }

@@ -41,10 +41,10 @@ pub(super) async fn run(config: &Config, args: &Args, run: &RunArgs) -> anyhow::
 /// Runs the CLI's store commands on the daemon's store, for API clients.
 fn command_runner(config: &Config, handles: &DaemonHandles) -> CommandRunner {
     let config = config.clone();
-    let store = handles.store.clone();
+    let handles = handles.clone();
     Arc::new(move |argv, color| {
-        let (config, store) = (config.clone(), store.clone());
-        Box::pin(async move { super::run_for_client(&argv, &config, store.as_ref(), color).await })
+        let (config, handles) = (config.clone(), handles.clone());
+        Box::pin(async move { super::run_for_client(&argv, &config, &handles, color).await })
     })
 }
 
@@ -101,7 +101,10 @@ pub(super) async fn via_api(args: &Args, config: &Config) -> anyhow::Result<Opti
     match client.run(argv, crate::alerts::stdout_has_colour()).await {
         Ok(output) => Ok(Some(output)),
         Err(ClientError::Unreachable(_)) => Ok(None),
-        Err(ClientError::Command(error)) => Err(anyhow::anyhow!(error)),
+        Err(ClientError::Command { output, error }) => {
+            print!("{output}");
+            Err(anyhow::anyhow!(error))
+        }
         Err(error) => Err(error.into()),
     }
 }

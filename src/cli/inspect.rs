@@ -61,7 +61,7 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("{text:?} is neither a duration (2h, 3d) nor an RFC 3339 date"))
 }
 
-fn find(store: &dyn Store, key: &str) -> anyhow::Result<ArticleRecord> {
+pub(super) fn find(store: &dyn Store, key: &str) -> anyhow::Result<ArticleRecord> {
     store.find_article(key)?.ok_or_else(|| {
         anyhow!("no stored article matches {key:?} (give an id, a unique id prefix or a URL)")
     })

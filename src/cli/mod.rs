@@ -4,6 +4,7 @@
 
 mod alerts;
 mod daemon;
+mod db;
 mod extract;
 mod feeds;
 mod inspect;
@@ -18,6 +19,7 @@ use crate::alerts::OutputFormat;
 use crate::alerts::stdout_has_colour;
 use crate::config::Config;
 use crate::store::{SledStore, Store};
+use crate::topology::{DaemonHandles, FeedControl};
 
 /// The configuration bundled into the binary, used when `--config` is not given.
 const BUNDLED_CONFIG: &str = include_str!("../../config/redline.toml");
@@ -84,6 +86,12 @@ enum Command {
     /// Manage feeds.
     #[command(subcommand)]
     Feeds(feeds::FeedsCommand),
+    /// Store statistics and integrity checks.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Extract stored versions again from their raw snapshots (after an
+    /// extractor upgrade or new site rules) and rewrite the text that changed.
+    Reextract(db::ReextractArgs),
     /// Validate a configuration file.
     CheckConfig {
         /// The file to check (default: --config, else the bundled config).
@@ -127,6 +135,7 @@ async fn dispatch(args: Args) -> anyhow::Result<()> {
                 &args.command,
                 &config,
                 &store,
+                None,
                 &mut out,
                 stdout_has_colour(),
             )
@@ -151,26 +160,36 @@ impl Command {
 }
 
 /// Runs a store command given as its arguments (what `redline` would be given),
-/// for a client of the daemon's API; returns what it printed, or the error.
+/// for a client of the daemon's API; returns what it printed, and its error if
+/// it failed.
 pub(crate) async fn run_for_client(
     argv: &[String],
     config: &Config,
-    store: &dyn Store,
+    daemon: &DaemonHandles,
     color: bool,
-) -> Result<Vec<u8>, String> {
-    let args =
-        Args::try_parse_from(std::iter::once("redline".to_string()).chain(argv.iter().cloned()))
-            .map_err(|e| e.to_string())?;
+) -> (Vec<u8>, Option<String>) {
+    let args = match Args::try_parse_from(
+        std::iter::once("redline".to_string()).chain(argv.iter().cloned()),
+    ) {
+        Ok(args) => args,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
     if !args.command.uses_store() {
-        return Err(
-            "only commands that read or change the store run through the daemon".to_string(),
-        );
+        let refused = "only commands that read or change the store run through the daemon";
+        return (Vec::new(), Some(refused.to_string()));
     }
     let mut out = Vec::new();
-    run_on_store(&args.command, config, store, &mut out, color)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
-    Ok(out)
+    let store = daemon.store.as_ref();
+    let result = run_on_store(
+        &args.command,
+        config,
+        store,
+        Some(&daemon.feeds),
+        &mut out,
+        color,
+    )
+    .await;
+    (out, result.err().map(|e| format!("{e:#}")))
 }
 
 /// Runs a command that works on the store (reading it, or writing feeds and
@@ -179,6 +198,7 @@ async fn run_on_store(
     command: &Command,
     config: &Config,
     store: &dyn Store,
+    daemon: Option<&FeedControl>,
     out: &mut (dyn Write + Send),
     color: bool,
 ) -> anyhow::Result<()> {
@@ -192,7 +212,9 @@ async fn run_on_store(
             with_text,
         } => inspect::export(store, *with_text, out),
         Command::Alerts(command) => alerts::run(store, command, out),
-        Command::Feeds(command) => feeds::run(command, config, store, out).await,
+        Command::Db(command) => db::run(store, command, out),
+        Command::Reextract(a) => db::reextract(store, config, a, out),
+        Command::Feeds(command) => feeds::run(command, config, store, daemon, out).await,
         Command::Run(_)
         | Command::Demo { .. }
         | Command::Extract(_)

@@ -65,6 +65,7 @@ pub fn demo_config(site: &DemoSite) -> Config {
             revisit_ages: vec![second],
             revisit_tail_interval: Some(second),
             revisit_stop_after: Some(Duration::from_secs(600)),
+            ..ScheduleConfig::default()
         },
         fetch: FetchConfig {
             timeout: Duration::from_secs(5),

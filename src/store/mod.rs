@@ -6,6 +6,8 @@
 //! Writes that belong together (a new version, its article record, its links and
 //! its place in the revisit queue) are one atomic [`Store::commit`].
 
+mod care;
+mod compress;
 mod export;
 mod sled_store;
 
@@ -17,6 +19,8 @@ use crate::alerts::story::HeldAlert;
 use crate::changes::ChangeClass;
 use crate::fetch::Validators;
 
+pub use care::{StoreStats, TreeStats};
+pub use compress::RawSnapshot;
 pub use export::{ExportError, export_jsonl};
 pub use sled_store::SledStore;
 
@@ -38,6 +42,20 @@ pub enum StoreError {
     Corrupt {
         key: String,
         source: serde_json::Error,
+    },
+    #[error("stored record for {key} does not decompress: {source}")]
+    Compressed { key: String, source: std::io::Error },
+    #[error("stored record for {key} is damaged: {problem}")]
+    Damaged { key: String, problem: String },
+    #[error(
+        "the store in {path} has the older format {found} (this redline reads format {supported}: \
+         zstd-compressed versions and raw snapshots); move the directory away and start afresh, \
+         keeping `redline export --with-text` from the older build if its data matters"
+    )]
+    OldFormat {
+        path: std::path::PathBuf,
+        found: u32,
+        supported: u32,
     },
     #[error(
         "the store in {path} was written by a newer redline (format {found}, this one reads {supported})"
@@ -139,6 +157,8 @@ pub enum FeedOrigin {
     Config,
     /// Added by `redline feeds import` or a configured import.
     Import,
+    /// Added by `redline feeds add`.
+    Added,
 }
 
 /// A feed and its polling state.
@@ -176,6 +196,24 @@ pub struct FeedRecord {
     /// Where the feed moved to for good (301/308); polled there instead.
     #[serde(default)]
     pub moved_to: Option<String>,
+    /// Whether the feed is watched, and since when it is quiet or failing.
+    #[serde(default)]
+    pub health: FeedHealth,
+}
+
+/// What the daemon knows about a feed's publishing rhythm and failures, to say
+/// when it has gone silent or failing (a `source` alert, once per episode).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedHealth {
+    /// Since when no new item has appeared (set on the first successful poll,
+    /// reset whenever new items appear).
+    pub quiet_since: Option<DateTime<Utc>>,
+    /// The usual gap between polls that found new items (a moving average), in ms.
+    pub usual_gap_ms: Option<u64>,
+    /// Since when every poll has failed.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The episode a `source` alert was sent about and not yet recovered from.
+    pub alerted: Option<crate::alerts::SourceState>,
 }
 
 impl FeedRecord {
@@ -203,6 +241,7 @@ impl FeedRecord {
             next_poll: None,
             disabled: None,
             moved_to: None,
+            health: FeedHealth::default(),
         }
     }
 }
@@ -248,6 +287,8 @@ pub struct Commit<'a> {
     pub fingerprint: Option<&'a [u8]>,
     /// An alert about this change held for its story window (new or amended).
     pub hold: Option<&'a HeldAlert>,
+    /// The page `version` was extracted from (stored only with a version).
+    pub raw: Option<&'a RawSnapshot>,
 }
 
 /// What redline keeps. Implementations are cheap to share between tasks.
@@ -260,6 +301,11 @@ pub trait Store: Send + Sync {
     fn articles(&self) -> Result<Vec<ArticleRecord>, StoreError>;
     fn version(&self, id: &str, number: u32) -> Result<Option<Version>, StoreError>;
     fn versions(&self, id: &str) -> Result<Vec<Version>, StoreError>;
+    /// Replaces the text of a stored version (after re-extraction); the article
+    /// record is left as it is.
+    fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError>;
+    /// The page a version was extracted from, if it was kept.
+    fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError>;
     /// Ids of articles due for a revisit at or before `now`, oldest first.
     fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError>;
     /// Applies a group of writes atomically.
@@ -267,6 +313,8 @@ pub trait Store: Send + Sync {
     fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError>;
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError>;
     fn put_feed(&self, feed: &FeedRecord) -> Result<(), StoreError>;
+    /// Forgets a feed (its articles stay); returns whether it was known.
+    fn remove_feed(&self, url: &str) -> Result<bool, StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
     /// A number larger than any handed out before, also across restarts.
@@ -293,4 +341,9 @@ pub trait Store: Send + Sync {
     fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Queues failed entries again (one by delivery id, or all); returns how many.
     fn retry_failed(&self, delivery: Option<&str>) -> Result<usize, StoreError>;
+    /// Record counts and sizes, per tree and on disk.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+    /// Decodes every record and checks that they refer to each other as they
+    /// should; returns the problems found (none on a sound store).
+    fn check(&self) -> Result<Vec<String>, StoreError>;
 }

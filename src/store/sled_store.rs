@@ -1,13 +1,16 @@
 //! The embedded sled store.
 //!
-//! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version),
+//! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version,
+//! zstd-compressed), `raw` (same key → the page the version was extracted from,
+//! compressed: see [`super::compress`]; apart so that listing versions never
+//! decompresses HTML),
 //! `links` (URL → id), `due` (time in ms, big-endian ‖ id → nothing: the revisit
 //! queue in time order), `feeds` (URL → record), `outbox` (sink ‖ 0 ‖ sequence,
 //! big-endian → alert entry: the delivery queues), `failed` (delivery id → entry:
 //! the dead letters), `fingerprints` (id → story fingerprint record), `holds`
 //! (sequence, big-endian → an update alert held for its story window, see
-//! [`crate::alerts::story`]) and `meta` (format version).
-//! Records are JSON so that they stay readable across releases.
+//! [`crate::alerts::story`]) and `meta` (format version). Records are JSON so
+//! that they stay readable across releases.
 
 use std::path::Path;
 
@@ -17,29 +20,37 @@ use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Transactional, Tree};
 
-use super::{ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, Version};
+use super::compress::{self, RawSnapshot};
+use super::{
+    ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, StoreStats, Version,
+};
 use crate::alerts::story::HeldAlert;
 use crate::canonical;
 
-/// The on-disk format this build reads and writes.
-const FORMAT: u32 = 1;
+/// The version whose page later pages are compressed against.
+const BASE_VERSION: u32 = 1;
+
+/// The on-disk format this build reads and writes: 2 compresses versions and
+/// keeps raw snapshots (1 stored versions as plain JSON, without snapshots).
+pub(super) const FORMAT: u32 = 2;
 
 /// sled-backed [`Store`]. Cloning shares the same database.
 #[derive(Clone)]
 pub struct SledStore {
-    db: sled::Db,
-    articles: Tree,
-    versions: Tree,
-    links: Tree,
-    due: Tree,
-    feeds: Tree,
-    outbox: Tree,
-    failed: Tree,
-    fingerprints: Tree,
-    holds: Tree,
+    pub(super) db: sled::Db,
+    pub(super) articles: Tree,
+    pub(super) versions: Tree,
+    pub(super) raw: Tree,
+    pub(super) links: Tree,
+    pub(super) due: Tree,
+    pub(super) feeds: Tree,
+    pub(super) outbox: Tree,
+    pub(super) failed: Tree,
+    pub(super) fingerprints: Tree,
+    pub(super) holds: Tree,
 }
 
-fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+pub(super) fn backend(context: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
     move |source| StoreError::Backend { context, source }
 }
 
@@ -47,14 +58,14 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
 }
 
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         source,
     })
 }
 
-fn version_key(id: &str, number: u32) -> Vec<u8> {
+pub(super) fn version_key(id: &str, number: u32) -> Vec<u8> {
     let mut key = id.as_bytes().to_vec();
     key.extend_from_slice(&number.to_be_bytes());
     key
@@ -153,6 +164,7 @@ impl SledStore {
         let store = SledStore {
             articles: tree("articles")?,
             versions: tree("versions")?,
+            raw: tree("raw")?,
             links: tree("links")?,
             due: tree("due")?,
             feeds: tree("feeds")?,
@@ -195,6 +207,13 @@ impl SledStore {
                     .try_into()
                     .map(u32::from_be_bytes)
                     .unwrap_or(u32::MAX);
+                if found < FORMAT {
+                    return Err(StoreError::OldFormat {
+                        path: dir.to_owned(),
+                        found,
+                        supported: FORMAT,
+                    });
+                }
                 if found > FORMAT {
                     return Err(StoreError::Format {
                         path: dir.to_owned(),
@@ -205,6 +224,19 @@ impl SledStore {
                 Ok(())
             }
         }
+    }
+
+    /// A version's page as stored: later versions against the first one's page.
+    fn encode_raw(&self, id: &str, number: u32, raw: &RawSnapshot) -> Vec<u8> {
+        let base = match number {
+            1 => None,
+            _ => self.raw_snapshot(id, BASE_VERSION).unwrap_or_else(|error| {
+                tracing::warn!(id, %error, "first page unreadable; storing this one on its own");
+                None
+            }),
+        };
+        let base = base.as_ref().map(|b| (BASE_VERSION, b.body.as_ref()));
+        compress::encode_snapshot(raw, base)
     }
 
     fn get<T: DeserializeOwned>(
@@ -273,11 +305,15 @@ impl Store for SledStore {
     }
 
     fn version(&self, id: &str, number: u32) -> Result<Option<Version>, StoreError> {
-        self.get(
-            &self.versions,
-            &version_key(id, number),
-            "reading a version",
-        )
+        let key = version_key(id, number);
+        match self
+            .versions
+            .get(&key)
+            .map_err(backend("reading a version"))?
+        {
+            Some(value) => decode_version(&key, &value).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn versions(&self, id: &str) -> Result<Vec<Version>, StoreError> {
@@ -285,9 +321,29 @@ impl Store for SledStore {
             .scan_prefix(id.as_bytes())
             .map(|entry| {
                 let (key, value) = entry.map_err(backend("listing versions"))?;
-                decode(&key, &value)
+                decode_version(&key, &value)
             })
             .collect()
+    }
+
+    fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError> {
+        self.versions
+            .insert(version_key(id, version.number), encode_version(version))
+            .map_err(backend("rewriting a version"))?;
+        Ok(())
+    }
+
+    fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError> {
+        let key = version_key(id, number);
+        let read = self.raw.get(&key);
+        let Some(value) = read.map_err(backend("reading a raw snapshot"))? else {
+            return Ok(None);
+        };
+        let base = match compress::snapshot_base(&key, &value)? {
+            Some(base) if base < number => self.raw_snapshot(id, base)?.map(|s| s.body),
+            _ => None,
+        };
+        compress::decode_snapshot(&key, &value, base.as_deref()).map(Some)
     }
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -307,7 +363,14 @@ impl Store for SledStore {
             .article
             .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
         let version = match (commit.article, commit.version) {
-            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode(v))),
+            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode_version(v))),
+            _ => None,
+        };
+        let raw = match (commit.article, commit.version, commit.raw) {
+            (Some(a), Some(v), Some(raw)) => Some((
+                version_key(&a.id, v.number),
+                self.encode_raw(&a.id, v.number, raw),
+            )),
             _ => None,
         };
         let old_due = commit
@@ -327,6 +390,7 @@ impl Store for SledStore {
         let trees = (
             &self.articles,
             &self.versions,
+            &self.raw,
             &self.links,
             &self.due,
             &self.outbox,
@@ -334,12 +398,15 @@ impl Store for SledStore {
             &self.holds,
         );
         let result: Result<(), TransactionError<()>> = trees.transaction(
-            |(articles, versions, links, due, outbox, fingerprints, holds)| {
+            |(articles, versions, raws, links, due, outbox, fingerprints, holds)| {
                 if let Some((key, value)) = &article {
                     articles.insert(key.as_slice(), value.as_slice())?;
                 }
                 if let Some((key, value)) = &version {
                     versions.insert(key.as_slice(), value.as_slice())?;
+                }
+                if let Some((key, value)) = &raw {
+                    raws.insert(key.as_slice(), value.as_slice())?;
                 }
                 for link in commit.links {
                     links.insert(link.as_bytes(), id.as_bytes())?;
@@ -384,6 +451,14 @@ impl Store for SledStore {
             .insert(feed.url.as_bytes(), encode(feed))
             .map_err(backend("writing a feed"))?;
         Ok(())
+    }
+
+    fn remove_feed(&self, url: &str) -> Result<bool, StoreError> {
+        let old = self
+            .feeds
+            .remove(url.as_bytes())
+            .map_err(backend("removing a feed"))?;
+        Ok(old.is_some())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -523,6 +598,23 @@ impl Store for SledStore {
         }
         Ok(entries.len())
     }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        super::care::stats(self)
+    }
+
+    fn check(&self) -> Result<Vec<String>, StoreError> {
+        super::care::check(self)
+    }
+}
+
+/// A version as stored: its JSON, compressed.
+fn encode_version(version: &Version) -> Vec<u8> {
+    compress::pack(&encode(version))
+}
+
+pub(super) fn decode_version(key: &[u8], value: &[u8]) -> Result<Version, StoreError> {
+    decode(key, &compress::unpack(key, value)?)
 }
 
 fn transaction_error(error: TransactionError<()>, context: &'static str) -> StoreError {
@@ -655,6 +747,42 @@ mod tests {
         }
         let store = SledStore::open(dir.path(), 16).unwrap();
         assert_eq!(store.version("0123456789", 1).unwrap().unwrap().body, "x");
+    }
+
+    #[test]
+    fn a_store_of_the_older_format_is_refused_with_the_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            meta.insert("format", &1u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let err = SledStore::open(dir.path(), 16).err().unwrap().to_string();
+        assert!(err.contains("older format 1"), "{err}");
+        assert!(err.contains("redline export"), "{err}");
+    }
+
+    #[test]
+    fn versions_are_stored_compressed_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let body = "Delegations met in Geneva for talks.\n".repeat(100);
+        let a = record("0123456789", 1, None);
+        store
+            .commit(&Commit {
+                article: Some(&a),
+                version: Some(&version(1, &body)),
+                ..Commit::default()
+            })
+            .unwrap();
+        let stored = store
+            .versions
+            .get(version_key("0123456789", 1))
+            .unwrap()
+            .unwrap();
+        assert!(stored.len() < body.len() / 10, "{} bytes", stored.len());
+        assert_eq!(store.versions("0123456789").unwrap()[0].body, body);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::dedup::{self, ChangeSignature};
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
-use crate::store::{ArticleRecord, Commit, Removal, StoreError, Version};
+use crate::store::{ArticleRecord, Commit, RawSnapshot, Removal, StoreError, Version};
 use crate::topics::Document;
 
 /// A link found in a feed that leads to no stored article yet.
@@ -62,6 +62,7 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
         .unwrap_or_default();
     let fetch = Fetched {
         text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
+        raw: snapshot(&page),
         validators: page.validators,
         language: extracted.language.or(job.feed_language.clone()),
         links,
@@ -153,6 +154,7 @@ async fn revisited(
         .unwrap_or_else(|| article.title.clone());
     let fetch = Fetched {
         text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
+        raw: snapshot(&page),
         validators: page.validators,
         language: extracted.language,
         links,
@@ -263,9 +265,21 @@ async fn failed_revisit(
 /// A page fetched, extracted and cleaned, ready to be compared with what is stored.
 struct Fetched {
     text: CleanText,
+    /// The page as served, kept with a new version.
+    raw: RawSnapshot,
     validators: Validators,
     language: Option<String>,
     links: Vec<String>,
+}
+
+fn snapshot(page: &Page) -> RawSnapshot {
+    RawSnapshot {
+        url: page.url.to_string(),
+        content_type: page.content_type.clone(),
+        content_language: page.content_language.clone(),
+        fetched_at: Utc::now(),
+        body: page.body.clone(),
+    }
 }
 
 async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
@@ -353,6 +367,7 @@ async fn store_new(
         version: Some(&version),
         links: &fetch.links,
         fingerprint: story.record.as_deref(),
+        raw: Some(&fetch.raw),
         ..Commit::default()
     };
     commit_with_alert(ctx, commit, Some(version_alert(&article, &version, None)))?;
@@ -405,6 +420,7 @@ async fn apply(
     let update = story.has_copies.then(|| ChangeSignature::of(&change.diff));
     let new = NewVersion {
         version: &version,
+        raw: &fetch.raw,
         fingerprint: story.record.as_deref(),
         alert,
         update,
@@ -415,6 +431,8 @@ async fn apply(
 /// A new version to commit with what goes with it.
 struct NewVersion<'a> {
     version: &'a Version,
+    /// The page it was extracted from.
+    raw: &'a RawSnapshot,
     fingerprint: Option<&'a [u8]>,
     alert: Option<Alert>,
     /// The change's signature, when the article's story has other copies.
@@ -493,7 +511,7 @@ fn reschedule(ctx: &Context, article: ArticleRecord, links: &[String]) -> Result
     reschedule_with(ctx, article, links, None)
 }
 
-/// [`reschedule`], with a new version and its alert committed together.
+/// [`reschedule`], with a new version, its page and its alert in the same commit.
 fn reschedule_with(
     ctx: &Context,
     mut article: ArticleRecord,
@@ -508,6 +526,7 @@ fn reschedule_with(
         article: Some(&article),
         version: new.as_ref().map(|n| n.version),
         fingerprint: new.as_ref().and_then(|n| n.fingerprint),
+        raw: new.as_ref().map(|n| n.raw),
         links,
         previous_check,
         ..Commit::default()
@@ -536,6 +555,7 @@ fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
         status: None,
         copies: Vec::new(),
         own_edit: false,
+        source: None,
     }
 }
 
@@ -567,7 +587,7 @@ fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
 }
 
 /// Commits `commit` with `alert`, queued or held (see [`story_window`]).
-fn commit_with_alert(
+pub(super) fn commit_with_alert(
     ctx: &Context,
     commit: Commit<'_>,
     alert: Option<Alert>,

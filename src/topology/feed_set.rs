@@ -1,5 +1,5 @@
 //! The set of feeds a daemon polls: those in the config file, those its imports
-//! list, and those added earlier with `redline feeds import`.
+//! list, and those added earlier with `redline feeds import` or `feeds add`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -91,7 +91,7 @@ pub(super) async fn active_feeds(
         }
     }
     for record in store.feeds()? {
-        if record.origin == FeedOrigin::Import {
+        if matches!(record.origin, FeedOrigin::Import | FeedOrigin::Added) {
             wanted.push((record.url, None));
         }
     }
@@ -107,7 +107,7 @@ pub(super) async fn active_feeds(
 }
 
 /// Follows a feed's permanent moves to its current record; `None` if it is disabled.
-fn current_feed(
+pub(super) fn current_feed(
     store: &dyn Store,
     url: &str,
     fixed: Option<Duration>,

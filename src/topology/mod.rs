@@ -1,8 +1,10 @@
 //! The topology: the daemon's tasks and how the stages connect.
 //!
-//! One task per feed polls it on its interval ([`poller`]); each link it has not
-//! seen becomes an article task that fetches, extracts and stores version 1
-//! ([`articles`]); a scheduler task takes stored articles whose revisit is due
+//! One task per feed polls it on its interval ([`poller`]), started, stopped and
+//! restarted as feeds are added, paused or removed ([`feed_control`]); after each
+//! poll the feed's health is judged and a `source` alert sent when it goes silent
+//! or failing ([`source_health`]). Each link it has not seen becomes an article
+//! task that fetches, extracts and stores version 1 ([`articles`]); a scheduler task takes stored articles whose revisit is due
 //! and runs them through the same path, which stores a new version and emits an
 //! `updated` alert with its diff when the text changed. Alerts are queued in the
 //! store's outbox, from which one task per sink delivers them; an update of a
@@ -16,8 +18,10 @@
 //! and the store is flushed.
 
 mod articles;
+mod feed_control;
 mod feed_set;
 mod poller;
+mod source_health;
 mod story_window;
 
 use std::collections::HashSet;
@@ -41,6 +45,7 @@ use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
 use crate::topics::TopicSet;
 
+pub use feed_control::FeedControl;
 pub use feed_set::{ActiveFeed, import_feed_list, record_imports};
 
 /// Why the daemon could not start or stopped early.
@@ -156,6 +161,8 @@ pub struct DaemonHandles {
     pub metrics: Arc<Metrics>,
     pub tail: broadcast::Sender<Alert>,
     pub sinks: Vec<Arc<SinkSlot>>,
+    /// The poll tasks, for feed changes while the daemon runs.
+    pub feeds: Arc<FeedControl>,
 }
 
 /// Alerts kept for slow live followers before they miss some.
@@ -164,6 +171,7 @@ const TAIL_BUFFER: usize = 1024;
 /// The running daemon's wiring.
 pub struct Topology {
     ctx: Arc<Context>,
+    feeds: Arc<FeedControl>,
     config: Config,
 }
 
@@ -207,8 +215,10 @@ impl Topology {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
         };
+        let ctx = Arc::new(ctx);
         Ok(Topology {
-            ctx: Arc::new(ctx),
+            feeds: Arc::new(FeedControl::new(ctx.clone(), &config)),
+            ctx,
             config,
         })
     }
@@ -220,6 +230,7 @@ impl Topology {
             metrics: self.ctx.metrics.clone(),
             tail: self.ctx.tail.clone(),
             sinks: self.ctx.sinks.clone(),
+            feeds: self.feeds.clone(),
         }
     }
 
@@ -238,10 +249,7 @@ impl Topology {
             );
         }
         tracing::info!(feeds = feeds.len(), "redline started");
-        for feed in feeds {
-            let ctx2 = ctx.clone();
-            ctx.tasks.spawn(poller::poll_loop(ctx2, feed));
-        }
+        self.feeds.start(feeds).await;
         ctx.tasks.spawn(revisit_scheduler(ctx.clone()));
         ctx.tasks.spawn(story_window::release_loop(ctx.clone()));
         let delivery = TaskTracker::new();

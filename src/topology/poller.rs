@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::feed_set::ActiveFeed;
-use super::{Context, articles};
+use super::{Context, articles, source_health};
 use crate::config::ScheduleConfig;
 use crate::feeds::{self, ParsedFeed};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, scaled_backoff};
@@ -32,7 +33,7 @@ use crate::store::{FeedOrigin, FeedRecord};
 const MAX_START_SPREAD: Duration = Duration::from_secs(10);
 
 /// What one poll came to.
-enum Polled {
+pub(super) enum Polled {
     /// A 200 or a 304, with the number of links not seen before.
     Fine { new_links: usize },
     /// Failed; tried again after a backoff.
@@ -43,8 +44,9 @@ enum Polled {
     Moved { to: Url, new_links: usize },
 }
 
-/// Polls `feed` until shutdown or until it is gone.
-pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed) {
+/// Polls `feed` until `stop` (shutdown, or the feed paused or removed) or until
+/// it is gone. A poll under way when `stop` comes is abandoned, not saved.
+pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: CancellationToken) {
     let mut url = feed.url.clone();
     let mut interval = feed.interval;
     let mut next = Instant::now() + start_jitter(interval.min(MAX_START_SPREAD));
@@ -54,12 +56,14 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed) {
     let mut items = ItemStates::default();
     loop {
         tokio::select! {
-            _ = ctx.shutdown.cancelled() => return,
+            _ = stop.cancelled() => return,
             _ = tokio::time::sleep_until(next) => {}
         }
-        let Some((polled, mut record)) = poll(&ctx, &url, conditional, &mut items).await else {
+        let Some((polled, mut record)) = poll(&ctx, &url, conditional, &stop, &mut items).await
+        else {
             return;
         };
+        source_health::observe(&ctx, &mut record, &polled);
         conditional = true;
         let wait = match polled {
             Polled::Gone => {
@@ -109,6 +113,7 @@ async fn poll(
     ctx: &Arc<Context>,
     url: &Url,
     conditional: bool,
+    stop: &CancellationToken,
     items: &mut ItemStates,
 ) -> Option<(Polled, FeedRecord)> {
     let mut record = match ctx.store.feed(url.as_str()) {
@@ -127,7 +132,7 @@ async fn poll(
     };
     let started = std::time::Instant::now();
     let fetched = tokio::select! {
-        _ = ctx.shutdown.cancelled() => return None,
+        _ = stop.cancelled() => return None,
         fetched = ctx.fetcher.get(url, &validators) => fetched,
     };
     record.last_polled = Some(Utc::now());

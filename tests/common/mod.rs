@@ -134,6 +134,7 @@ pub fn fast_config(feeds: &[String]) -> Config {
             revisit_ages: vec![tick],
             revisit_tail_interval: Some(tick),
             revisit_stop_after: Some(Duration::from_secs(3600)),
+            ..ScheduleConfig::default()
         },
         fetch: FetchConfig {
             timeout: Duration::from_secs(10),
