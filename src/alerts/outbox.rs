@@ -21,8 +21,12 @@ use crate::store::{OutboxEntry, Store, StoreError};
 
 /// Entries read from the store at a time.
 const BATCH: usize = 64;
-/// Longest wait between two attempts for one alert.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(600);
+/// Longest backoff between two attempts for one alert: a minute, so that a
+/// receiver back after an outage gets its backlog within a minute, while one
+/// that stays down sees one request a minute per story lane.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// Longest Retry-After honoured; a receiver asking for more is tried again then.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// A sink with its queue state.
 pub struct SinkSlot {
@@ -306,7 +310,7 @@ fn retry_later(
     }
     let wait = after.map_or_else(
         || backoff(entry.attempts, MAX_RETRY_WAIT),
-        |d| d.min(MAX_RETRY_WAIT),
+        |d| d.min(MAX_RETRY_AFTER),
     );
     entry.attempts += 1;
     entry.next_attempt = chrono::Duration::from_std(wait)
