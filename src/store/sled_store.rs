@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Transactional, Tree};
 
-use super::{ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, Version};
+use super::{ArticleRecord, Commit, Due, FeedRecord, OutboxEntry, Store, StoreError, Version};
 use crate::canonical;
 
 /// The on-disk format this build reads and writes.
@@ -242,19 +242,37 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>, StoreError> {
         let end = due_key(now, "\u{7f}");
         self.due
             .range(..end)
             .take(limit)
             .map(|entry| {
                 let (key, _) = entry.map_err(backend("reading the revisit queue"))?;
-                Ok(String::from_utf8_lossy(&key[8..]).into_owned())
+                let millis = u64::from_be_bytes(key[..8].try_into().expect("8-byte time prefix"));
+                Ok(Due {
+                    at: DateTime::from_timestamp_millis(millis as i64).unwrap_or_default(),
+                    id: String::from_utf8_lossy(&key[8..]).into_owned(),
+                })
             })
             .collect()
     }
 
+    fn remove_due(&self, due: &Due) -> Result<(), StoreError> {
+        self.due
+            .remove(due_key(due.at, &due.id))
+            .map_err(backend("updating the revisit queue"))?;
+        Ok(())
+    }
+
     fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        if let Some(article) = commit.article
+            && commit.version.is_none()
+            && commit.links.is_empty()
+            && commit.outbox.is_empty()
+        {
+            return self.reschedule(article, commit.previous_check);
+        }
         let article = commit
             .article
             .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
@@ -449,6 +467,37 @@ impl Store for SledStore {
     }
 }
 
+impl SledStore {
+    /// Stores `article` and moves its revisit without a transaction: each sled
+    /// transaction writes out its own log buffer, and a revisit that found
+    /// nothing new is the most frequent write. The new queue entry goes first,
+    /// so an interrupted reschedule leaves at worst a stale entry, which the
+    /// scheduler drops when it falls due.
+    fn reschedule(
+        &self,
+        article: &ArticleRecord,
+        previous_check: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let new_due = article.next_check.map(|at| due_key(at, &article.id));
+        if let Some(key) = &new_due {
+            self.due
+                .insert(key.as_slice(), &[])
+                .map_err(backend("updating the revisit queue"))?;
+        }
+        self.articles
+            .insert(article.id.as_bytes(), encode(article))
+            .map_err(backend("writing an article"))?;
+        if let Some(old) = previous_check.map(|at| due_key(at, &article.id))
+            && Some(&old) != new_due.as_ref()
+        {
+            self.due
+                .remove(old)
+                .map_err(backend("updating the revisit queue"))?;
+        }
+        Ok(())
+    }
+}
+
 fn transaction_error(error: TransactionError<()>, context: &'static str) -> StoreError {
     match error {
         TransactionError::Storage(source) => StoreError::Backend { context, source },
@@ -518,7 +567,10 @@ mod tests {
                 .as_deref(),
             Some("abcdef0123")
         );
-        assert_eq!(store.due(at, 10).unwrap(), vec!["abcdef0123".to_string()]);
+        let due = store.due(at, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, "abcdef0123");
+        assert!(due[0].is_current(&a));
         assert!(
             store
                 .due(at - chrono::Duration::seconds(1), 10)

@@ -18,7 +18,7 @@ use crate::dedup;
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
-use crate::store::{ArticleRecord, Commit, Removal, StoreError, Version};
+use crate::store::{ArticleRecord, Commit, Due, Removal, StoreError, Version};
 use crate::topics::Document;
 
 /// A link found in a feed that leads to no stored article yet.
@@ -77,17 +77,22 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
 }
 
 /// Fetches a stored article again and records a new version if it changed.
-pub(super) async fn revisit(ctx: Arc<Context>, id: String) {
-    if let Err(error) = revisit_inner(&ctx, &id).await {
-        tracing::warn!(id = %id, %error, "revisit failed");
+pub(super) async fn revisit(ctx: Arc<Context>, due: Due) {
+    if let Err(error) = revisit_inner(&ctx, &due).await {
+        tracing::warn!(id = %due.id, %error, "revisit failed");
     }
-    ctx.end(&id);
+    ctx.end(&due.id);
 }
 
-async fn revisit_inner(ctx: &Context, id: &str) -> Result<(), String> {
+async fn revisit_inner(ctx: &Context, due: &Due) -> Result<(), String> {
+    let id = due.id.as_str();
     let Some(article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
-        return Ok(());
+        return ctx.store.remove_due(due).map_err(|e| e.to_string());
     };
+    if !due.is_current(&article) {
+        tracing::debug!(id, "stale revisit queue entry dropped");
+        return ctx.store.remove_due(due).map_err(|e| e.to_string());
+    }
     let url =
         Url::parse(article.fetch_url()).map_err(|e| format!("{}: {e}", article.fetch_url()))?;
     let fetched = tokio::select! {
@@ -290,6 +295,11 @@ async fn apply(
     article.validators = fetch.validators;
     if fetch.text.body.is_empty() {
         tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
+        return reschedule(ctx, article, None, &fetch.links);
+    }
+    // Most revisits find the text as stored: that needs the latest version only.
+    let latest = ctx.store.version(&article.id, article.versions)?;
+    if latest.is_some_and(|v| v.title == fetch.text.title && v.body == fetch.text.body) {
         return reschedule(ctx, article, None, &fetch.links);
     }
     let history = ctx.store.versions(&article.id)?;

@@ -290,9 +290,9 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
                 continue;
             }
         };
-        for id in due {
-            if ctx.begin(&id) {
-                ctx.tasks.spawn(articles::revisit(ctx.clone(), id));
+        for entry in due {
+            if ctx.begin(&entry.id) {
+                ctx.tasks.spawn(articles::revisit(ctx.clone(), entry));
             }
         }
     }
