@@ -17,7 +17,8 @@ Phases, all on one machine (newsfarm and redline share the cores):
 4. disk: redline stopped with SIGTERM; `du` of the data directory against the
    key and value bytes of every sled tree (examples/store-bytes).
 
-PERF=FREQ records a perf profile of redline during the ingest (OUT/perf.data).
+PERF=FREQ records a perf profile of redline during the ingest (OUT/perf.data);
+INGEST_ONLY=1 stops after the ingest; CONFIG=FILE replaces config/newsfarm.toml.
 """
 
 import json
@@ -142,7 +143,8 @@ def main():
                 time.sleep(0.2)
         truth0 = json.loads(get("/_truth"))
         target = len(truth0["articles"])
-        config = open("config/newsfarm.toml").read().replace("127.0.0.1:8800", f"127.0.0.1:{PORT}")
+        config = open(os.environ.get("CONFIG", "config/newsfarm.toml")).read()
+        config = config.replace("127.0.0.1:8800", f"127.0.0.1:{PORT}")
         config_path = os.path.join(OUT, "newsfarm.toml")
         open(config_path, "w").write(config)
         alerts_path = os.path.join(OUT, "alerts.jsonl")
@@ -187,6 +189,9 @@ def main():
               f"{stored / elapsed:.0f} articles/s (95% after {t95 or float('nan'):.1f} s)")
         print(f"ingest: redline CPU {ingest_cpu:.1f} s = {1000 * ingest_cpu / max(stored, 1):.2f} ms "
               f"per article; newsfarm CPU {farm_cpu:.1f} s; peak RSS {hwm_ingest:.0f} MiB")
+
+        if os.environ.get("INGEST_ONLY"):
+            return
 
         # 2. latency
         advanced = {}
