@@ -18,7 +18,8 @@ Phases, all on one machine (newsfarm and redline share the cores):
    key and value bytes of every sled tree (examples/store-bytes).
 
 PERF=FREQ records a perf profile of redline during the ingest (OUT/perf.data);
-INGEST_ONLY=1 stops after the ingest; CONFIG=FILE replaces config/newsfarm.toml.
+INGEST_ONLY=1 stops after the ingest; CONFIG=FILE replaces config/newsfarm.toml;
+REDLINE_BIN=PATH runs another build (a baseline); OUT=DIR moves the output files.
 """
 
 import json
@@ -39,7 +40,7 @@ PORT = int(os.environ.get("NEWSFARM_PORT", "8820"))
 FARM = os.environ.get("NEWSFARM_DIR", "../shared/newsfarm")
 IDLE_WAIT = float(os.environ.get("IDLE_WAIT", "135"))
 IDLE_SECONDS = float(os.environ.get("IDLE_SECONDS", "30"))
-OUT = f"target/bench-e2e-{SCENARIO}"
+OUT = os.environ.get("OUT", f"target/bench-e2e-{SCENARIO}")
 CONTROL = f"http://127.0.0.1:{PORT}"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -125,6 +126,8 @@ def percentiles(values):
 
 
 def main():
+    # SIGTERM unwinds like Ctrl-C, so that newsfarm and redline are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     os.makedirs(OUT, exist_ok=True)
     data = os.path.join(OUT, "data")
     subprocess.run(["rm", "-rf", data], check=True)
@@ -154,7 +157,8 @@ def main():
         farm_cpu0 = cpu_seconds(farm.pid)
         started = time.time()
         redline = subprocess.Popen(
-            ["./target/release/redline", "run", "--config", config_path, "--data-dir", data],
+            [os.environ.get("REDLINE_BIN", "./target/release/redline"), "run", "--config", config_path,
+             "--data-dir", data],
             stdout=open(alerts_path, "w"),
             stderr=open(os.path.join(OUT, "redline.log"), "w"),
         )
@@ -246,7 +250,11 @@ def main():
             expected_updates += sum(1 for v in article["versions"] if 1 <= v["step"] <= STEPS and v["version"] > 1)
         seen = set()
         for line in open(alerts_path):
-            alert = json.loads(line)
+            try:
+                alert = json.loads(line)
+            except ValueError:
+                log(f"not an alert: {line[:80]!r}")
+                continue
             article = by_path.get(url_key(alert["url"]))
             if article is None:
                 continue

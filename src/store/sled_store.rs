@@ -610,6 +610,43 @@ mod tests {
     }
 
     #[test]
+    fn a_reschedule_moves_the_queue_entry_and_stale_entries_can_be_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let first = DateTime::from_timestamp(1_000, 0).unwrap();
+        let a = record("0123456789", 1, Some(first));
+        let full = Commit {
+            article: Some(&a),
+            version: Some(&version(1, "x")),
+            ..Commit::default()
+        };
+        store.commit(&full).unwrap();
+        let later = first + chrono::Duration::seconds(60);
+        let b = ArticleRecord {
+            next_check: Some(later),
+            ..a.clone()
+        };
+        let moved = Commit {
+            article: Some(&b),
+            previous_check: Some(first),
+            ..Commit::default()
+        };
+        store.commit(&moved).unwrap();
+        let due = store.due(later, 10).unwrap();
+        assert_eq!(due.len(), 1, "the old entry is gone: {due:?}");
+        assert!(due[0].is_current(&store.article("0123456789").unwrap().unwrap()));
+
+        // An entry left behind by an interrupted reschedule is not current.
+        let stale = Due {
+            at: first,
+            id: "0123456789".into(),
+        };
+        assert!(!stale.is_current(&b));
+        store.remove_due(&due[0]).unwrap();
+        assert!(store.due(later, 10).unwrap().is_empty());
+    }
+
+    #[test]
     fn data_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
