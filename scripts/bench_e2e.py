@@ -165,7 +165,7 @@ def main():
         sock = os.path.join(data, "redline.sock")
         perf = None
         if os.environ.get("PERF"):
-            perf = subprocess.Popen(["perf", "record", "-F", os.environ["PERF"], "-g", "-o",
+            perf = subprocess.Popen(["perf", "record", "-F", os.environ["PERF"], "--call-graph", "dwarf,16384", "-o",
                                      os.path.join(OUT, "perf.data"), "-p", str(redline.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stored, last_progress, last_count, t95 = 0, time.time(), -1, None
