@@ -18,7 +18,7 @@ port=${NEWSFARM_PORT:-8800}
 out=target/newsfarm-$scenario
 rm -rf "$out" && mkdir -p "$out"
 config="$out/newsfarm.toml"
-sed "s/127\.0\.0\.1:8800/127.0.0.1:$port/g" config/newsfarm.toml >"$config"
+sed "s#127.0.0.1:8800#127.0.0.1:$port#" config/newsfarm.toml >"$config"
 
 cargo build --release --quiet
 # shellcheck disable=SC2086
@@ -26,7 +26,7 @@ python3 "$farm/newsfarm.py" serve --scenario "$scenario" --port "$port" --quiet 
   2>"$out/newsfarm.log" &
 farm_pid=$!
 trap 'kill $farm_pid 2>/dev/null || true' EXIT
-until curl -sf http://127.0.0.1:$port/feeds.txt >/dev/null; do sleep 0.2; done
+until curl -sf "http://127.0.0.1:$port/feeds.txt" >/dev/null; do sleep 0.2; done
 
 /usr/bin/time -v -o "$out/time.txt" ./target/release/redline run --config "$config" \
   --data-dir "$out/data" >"$out/alerts.jsonl" 2>"$out/redline.log" &
@@ -43,8 +43,8 @@ sleep $((pace * 3))   # a few revisit rounds for the last updates
 pkill -TERM -P "$redline_pid" -x redline
 wait "$redline_pid" || { echo "redline exited with an error" >&2; exit 1; }
 
-curl -sf http://127.0.0.1:$port/_truth >"$out/truth.json"
-curl -sf http://127.0.0.1:$port/_stats >"$out/stats.json"
+curl -sf "http://127.0.0.1:$port/_truth" >"$out/truth.json"
+curl -sf "http://127.0.0.1:$port/_stats" >"$out/stats.json"
 ./target/release/redline export --config "$config" --data-dir "$out/data" --with-text >"$out/export.jsonl"
 python3 - "$out" <<'PY'
 import json, sys

@@ -83,6 +83,10 @@ impl Detector {
         let Some(latest) = history.last() else {
             return Verdict::Unchanged;
         };
+        // Stored text is clean already: the same text needs no cleaning again.
+        if latest.title == new.title && latest.body == new.body {
+            return Verdict::Unchanged;
+        }
         let mut old = self.reclean(host, latest);
         if old == *new {
             return Verdict::Unchanged;

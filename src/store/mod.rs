@@ -291,6 +291,22 @@ pub struct Commit<'a> {
     pub raw: Option<&'a RawSnapshot>,
 }
 
+/// An entry of the revisit queue: an article due at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// The revisit time, to the millisecond.
+    pub at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl Due {
+    /// Whether this entry is the article's current revisit, rather than one left
+    /// behind by a reschedule that was cut short.
+    pub fn is_current(&self, article: &ArticleRecord) -> bool {
+        article.next_check.map(|t| t.timestamp_millis()) == Some(self.at.timestamp_millis())
+    }
+}
+
 /// What redline keeps. Implementations are cheap to share between tasks.
 pub trait Store: Send + Sync {
     fn article(&self, id: &str) -> Result<Option<ArticleRecord>, StoreError>;
@@ -306,9 +322,14 @@ pub trait Store: Send + Sync {
     fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError>;
     /// The page a version was extracted from, if it was kept.
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError>;
-    /// Ids of articles due for a revisit at or before `now`, oldest first.
-    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError>;
-    /// Applies a group of writes atomically.
+    /// Revisit queue entries at or before `now`, oldest first.
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>, StoreError>;
+    /// Drops a revisit queue entry that is not its article's current one.
+    fn remove_due(&self, due: &Due) -> Result<(), StoreError>;
+    /// Applies a group of writes atomically. A commit that only stores the
+    /// article and moves its revisit (no version, links or alerts) may instead
+    /// land in steps, the new queue entry first, so that a crash can at worst
+    /// leave a stale queue entry behind (see [`Due::is_current`]).
     fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError>;
     fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError>;
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError>;

@@ -22,7 +22,7 @@ use sled::{Transactional, Tree};
 
 use super::compress::{self, RawSnapshot};
 use super::{
-    ArticleRecord, Commit, FeedRecord, OutboxEntry, Store, StoreError, StoreStats, Version,
+    ArticleRecord, Commit, Due, FeedRecord, OutboxEntry, Store, StoreError, StoreStats, Version,
 };
 use crate::alerts::story::HeldAlert;
 use crate::canonical;
@@ -346,19 +346,37 @@ impl Store for SledStore {
         compress::decode_snapshot(&key, &value, base.as_deref()).map(Some)
     }
 
-    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError> {
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>, StoreError> {
         let end = due_key(now, "\u{7f}");
         self.due
             .range(..end)
             .take(limit)
             .map(|entry| {
                 let (key, _) = entry.map_err(backend("reading the revisit queue"))?;
-                Ok(String::from_utf8_lossy(&key[8..]).into_owned())
+                let millis = u64::from_be_bytes(key[..8].try_into().expect("8-byte time prefix"));
+                Ok(Due {
+                    at: DateTime::from_timestamp_millis(millis as i64).unwrap_or_default(),
+                    id: String::from_utf8_lossy(&key[8..]).into_owned(),
+                })
             })
             .collect()
     }
 
+    fn remove_due(&self, due: &Due) -> Result<(), StoreError> {
+        self.due
+            .remove(due_key(due.at, &due.id))
+            .map_err(backend("updating the revisit queue"))?;
+        Ok(())
+    }
+
     fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
+        if let Some(article) = commit.article
+            && commit.version.is_none()
+            && commit.links.is_empty()
+            && commit.outbox.is_empty()
+        {
+            return self.reschedule(article, commit.previous_check);
+        }
         let article = commit
             .article
             .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
@@ -617,6 +635,37 @@ pub(super) fn decode_version(key: &[u8], value: &[u8]) -> Result<Version, StoreE
     decode(key, &compress::unpack(key, value)?)
 }
 
+impl SledStore {
+    /// Stores `article` and moves its revisit without a transaction: each sled
+    /// transaction writes out its own log buffer, and a revisit that found
+    /// nothing new is the most frequent write. The new queue entry goes first,
+    /// so an interrupted reschedule leaves at worst a stale entry, which the
+    /// scheduler drops when it falls due.
+    fn reschedule(
+        &self,
+        article: &ArticleRecord,
+        previous_check: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let new_due = article.next_check.map(|at| due_key(at, &article.id));
+        if let Some(key) = &new_due {
+            self.due
+                .insert(key.as_slice(), &[])
+                .map_err(backend("updating the revisit queue"))?;
+        }
+        self.articles
+            .insert(article.id.as_bytes(), encode(article))
+            .map_err(backend("writing an article"))?;
+        if let Some(old) = previous_check.map(|at| due_key(at, &article.id))
+            && Some(&old) != new_due.as_ref()
+        {
+            self.due
+                .remove(old)
+                .map_err(backend("updating the revisit queue"))?;
+        }
+        Ok(())
+    }
+}
+
 fn transaction_error(error: TransactionError<()>, context: &'static str) -> StoreError {
     match error {
         TransactionError::Storage(source) => StoreError::Backend { context, source },
@@ -687,7 +736,10 @@ mod tests {
                 .as_deref(),
             Some("abcdef0123")
         );
-        assert_eq!(store.due(at, 10).unwrap(), vec!["abcdef0123".to_string()]);
+        let due = store.due(at, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, "abcdef0123");
+        assert!(due[0].is_current(&a));
         assert!(
             store
                 .due(at - chrono::Duration::seconds(1), 10)
@@ -725,6 +777,43 @@ mod tests {
                 .id,
             "abcdef0123"
         );
+    }
+
+    #[test]
+    fn a_reschedule_moves_the_queue_entry_and_stale_entries_can_be_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let first = DateTime::from_timestamp(1_000, 0).unwrap();
+        let a = record("0123456789", 1, Some(first));
+        let full = Commit {
+            article: Some(&a),
+            version: Some(&version(1, "x")),
+            ..Commit::default()
+        };
+        store.commit(&full).unwrap();
+        let later = first + chrono::Duration::seconds(60);
+        let b = ArticleRecord {
+            next_check: Some(later),
+            ..a.clone()
+        };
+        let moved = Commit {
+            article: Some(&b),
+            previous_check: Some(first),
+            ..Commit::default()
+        };
+        store.commit(&moved).unwrap();
+        let due = store.due(later, 10).unwrap();
+        assert_eq!(due.len(), 1, "the old entry is gone: {due:?}");
+        assert!(due[0].is_current(&store.article("0123456789").unwrap().unwrap()));
+
+        // An entry left behind by an interrupted reschedule is not current.
+        let stale = Due {
+            at: first,
+            id: "0123456789".into(),
+        };
+        assert!(!stale.is_current(&b));
+        store.remove_due(&due[0]).unwrap();
+        assert!(store.due(later, 10).unwrap().is_empty());
     }
 
     #[test]

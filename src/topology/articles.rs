@@ -17,7 +17,7 @@ use crate::dedup::{self, ChangeSignature};
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
-use crate::store::{ArticleRecord, Commit, RawSnapshot, Removal, StoreError, Version};
+use crate::store::{ArticleRecord, Commit, Due, RawSnapshot, Removal, StoreError, Version};
 use crate::topics::Document;
 
 /// A link found in a feed that leads to no stored article yet.
@@ -84,24 +84,41 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
 }
 
 /// Why a stored article is fetched again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Revisit {
     /// Its revisit time came: background work, behind feed polls at its host.
-    Scheduled,
-    /// Its feed item changed: the article very likely did too.
-    FeedItemChanged,
+    Scheduled(Due),
+    /// Its feed item changed (the article, by id, very likely did too).
+    FeedItemChanged(String),
+}
+
+impl Revisit {
+    fn id(&self) -> &str {
+        match self {
+            Revisit::Scheduled(due) => &due.id,
+            Revisit::FeedItemChanged(id) => id,
+        }
+    }
 }
 
 /// Fetches a stored article again and records a new version if it changed.
-pub(super) async fn revisit(ctx: Arc<Context>, id: String, why: Revisit) {
-    if let Err(error) = revisit_inner(&ctx, &id, why).await {
-        tracing::warn!(id = %id, %error, "revisit failed");
+pub(super) async fn revisit(ctx: Arc<Context>, why: Revisit) {
+    if let Err(error) = revisit_inner(&ctx, &why).await {
+        tracing::warn!(id = %why.id(), %error, "revisit failed");
     }
-    ctx.end(&id);
+    ctx.end(why.id());
 }
 
-async fn revisit_inner(ctx: &Context, id: &str, why: Revisit) -> Result<(), String> {
-    let Some(article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
+async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
+    let id = why.id();
+    let stored = ctx.store.article(id).map_err(|e| e.to_string())?;
+    if let Revisit::Scheduled(due) = why
+        && !stored.as_ref().is_some_and(|a| due.is_current(a))
+    {
+        tracing::debug!(id, "stale revisit queue entry dropped");
+        return ctx.store.remove_due(due).map_err(|e| e.to_string());
+    }
+    let Some(article) = stored else {
         return Ok(());
     };
     let url =
@@ -110,8 +127,8 @@ async fn revisit_inner(ctx: &Context, id: &str, why: Revisit) -> Result<(), Stri
         _ = ctx.shutdown.cancelled() => return Ok(()),
         fetched = async {
             match why {
-                Revisit::Scheduled => ctx.fetcher.get_background(&url, &article.validators).await,
-                Revisit::FeedItemChanged => ctx.fetcher.get(&url, &article.validators).await,
+                Revisit::Scheduled(_) => ctx.fetcher.get_background(&url, &article.validators).await,
+                Revisit::FeedItemChanged(_) => ctx.fetcher.get(&url, &article.validators).await,
             }
         } => fetched,
     };
@@ -386,6 +403,11 @@ async fn apply(
     article.validators = fetch.validators;
     if fetch.text.body.is_empty() {
         tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
+        return reschedule(ctx, article, &fetch.links);
+    }
+    // Most revisits find the text as stored: that needs the latest version only.
+    let latest = ctx.store.version(&article.id, article.versions)?;
+    if latest.is_some_and(|v| v.title == fetch.text.title && v.body == fetch.text.body) {
         return reschedule(ctx, article, &fetch.links);
     }
     let history = ctx.store.versions(&article.id)?;

@@ -316,10 +316,10 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
                 continue;
             }
         };
-        for id in due {
-            if ctx.begin(&id) {
-                let why = articles::Revisit::Scheduled;
-                ctx.tasks.spawn(articles::revisit(ctx.clone(), id, why));
+        for entry in due {
+            if ctx.begin(&entry.id) {
+                let why = articles::Revisit::Scheduled(entry);
+                ctx.tasks.spawn(articles::revisit(ctx.clone(), why));
             }
         }
     }

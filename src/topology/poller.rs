@@ -9,6 +9,9 @@
 //! The feed also tells when a stored article changed: an item whose title,
 //! summary or updated date differs from the previous poll's has its article
 //! revisited at once, whatever its revisit schedule says.
+//!
+//! A poll that finds nothing new (a 304, or the same body as last time) is
+//! neither parsed nor written to the store.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,9 +35,15 @@ use crate::store::{FeedOrigin, FeedRecord};
 /// its interval, if shorter), so feeds do not poll in lockstep.
 const MAX_START_SPREAD: Duration = Duration::from_secs(10);
 
+/// Feed state that changed only by poll bookkeeping (counters, times) is saved
+/// at most this often; anything else is saved at once.
+const QUIET_SAVE_EVERY: Duration = Duration::from_secs(300);
+
 /// What one poll came to.
 pub(super) enum Polled {
-    /// A 200 or a 304, with the number of links not seen before.
+    /// A 304, or a 200 with the same body as the last one read: nothing to parse.
+    Unchanged,
+    /// A 200 read, with the number of links not seen before.
     Fine { new_links: usize },
     /// Failed; tried again after a backoff.
     Failed,
@@ -45,9 +54,16 @@ pub(super) enum Polled {
 }
 
 /// Polls `feed` until `stop` (shutdown, or the feed paused or removed) or until
-/// it is gone. A poll under way when `stop` comes is abandoned, not saved.
+/// it is gone. A poll under way when `stop` comes is abandoned.
+///
+/// The feed's record is read once and kept here; a poll that changes nothing but
+/// the bookkeeping (a 304, or the same body again) writes nothing to the store,
+/// and that bookkeeping is saved every [`QUIET_SAVE_EVERY`] and when stopped.
 pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: CancellationToken) {
     let mut url = feed.url.clone();
+    let mut record = load(&ctx, &url);
+    let mut last_body = None;
+    let mut saved = Instant::now();
     let mut interval = feed.interval;
     let mut next = Instant::now() + start_jitter(interval.min(MAX_START_SPREAD));
     // The first poll after start is unconditional: articles that failed before a
@@ -56,14 +72,28 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
     let mut items = ItemStates::default();
     loop {
         tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => {
+                save(&ctx, &record);
+                return;
+            }
             _ = tokio::time::sleep_until(next) => {}
         }
-        let Some((polled, mut record)) = poll(&ctx, &url, conditional, &stop, &mut items).await
+        let was_failing = record.error_streak > 0;
+        let Some(polled) = poll(
+            &ctx,
+            &url,
+            conditional,
+            &stop,
+            &mut record,
+            &mut last_body,
+            &mut items,
+        )
+        .await
         else {
             return;
         };
-        source_health::observe(&ctx, &mut record, &polled);
+        let alerted = source_health::observe(&ctx, &mut record, &polled);
+        let quiet = matches!(polled, Polled::Unchanged) && !was_failing && !alerted;
         conditional = true;
         let wait = match polled {
             Polled::Gone => {
@@ -71,8 +101,14 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
                 return;
             }
             Polled::Moved { to, new_links } => {
+                save(&ctx, &record);
                 url = to;
+                record = load(&ctx, &url);
                 interval = adapt(interval, new_links, feed.fixed, &ctx.schedule);
+                interval
+            }
+            Polled::Unchanged => {
+                interval = adapt(interval, 0, feed.fixed, &ctx.schedule);
                 interval
             }
             Polled::Fine { new_links } => {
@@ -89,7 +125,21 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
         record.next_poll = chrono::Duration::from_std(wait)
             .ok()
             .map(|w| Utc::now() + w);
-        save(&ctx, &record);
+        if !quiet || saved.elapsed() >= QUIET_SAVE_EVERY {
+            save(&ctx, &record);
+            saved = Instant::now();
+        }
+    }
+}
+
+/// The stored record of the feed at `url`, or a fresh one.
+fn load(ctx: &Context, url: &Url) -> FeedRecord {
+    match ctx.store.feed(url.as_str()) {
+        Ok(record) => record.unwrap_or_else(|| FeedRecord::new(url.as_str(), FeedOrigin::Import)),
+        Err(error) => {
+            tracing::error!(feed = %url, %error, "cannot read feed state; starting afresh");
+            FeedRecord::new(url.as_str(), FeedOrigin::Import)
+        }
     }
 }
 
@@ -107,25 +157,21 @@ fn adapt(interval: Duration, new_links: usize, fixed: bool, schedule: &ScheduleC
     next.clamp(schedule.feed_interval_min, schedule.feed_interval_max)
 }
 
-/// One poll; returns what it came to and the feed's updated record (saved by
-/// the caller), or `None` on shutdown.
+/// One poll; updates `record` (saved by the caller) and returns what the poll
+/// came to, or `None` when stopped. `last_body` is the hash of the last body read.
 async fn poll(
     ctx: &Arc<Context>,
     url: &Url,
     conditional: bool,
     stop: &CancellationToken,
+    record: &mut FeedRecord,
+    last_body: &mut Option<u64>,
     items: &mut ItemStates,
-) -> Option<(Polled, FeedRecord)> {
-    let mut record = match ctx.store.feed(url.as_str()) {
-        Ok(record) => record.unwrap_or_else(|| FeedRecord::new(url.as_str(), FeedOrigin::Import)),
-        Err(error) => {
-            tracing::error!(feed = %url, %error, "cannot read feed state");
-            let mut record = FeedRecord::new(url.as_str(), FeedOrigin::Import);
-            record.error_streak = 1;
-            return Some((Polled::Failed, record));
-        }
-    };
-    let validators = if conditional && !ctx.take_refetch(url.as_str()) {
+) -> Option<Polled> {
+    // An unconditional poll (after start, or when an article from the feed
+    // failed) reads the feed even if it has not changed, to find those links again.
+    let conditional = conditional && !ctx.take_refetch(url.as_str());
+    let validators = if conditional {
         record.validators.clone()
     } else {
         Validators::default()
@@ -140,18 +186,30 @@ async fn poll(
     let polled = match fetched {
         Ok(FetchOutcome::NotModified) => {
             record.not_modified += 1;
-            succeeded(&mut record);
-            Polled::Fine { new_links: 0 }
+            succeeded(record);
+            Polled::Unchanged
         }
-        Ok(FetchOutcome::Fetched(page)) => fetched_page(ctx, &mut record, *page, items).await,
-        Err(error) => failed(&mut record, &error),
+        Ok(FetchOutcome::Fetched(page)) => {
+            let hash = xxhash_rust::xxh3::xxh3_64(&page.body);
+            if conditional && *last_body == Some(hash) && page.moved_permanently.is_none() {
+                succeeded(record);
+                record.validators = page.validators;
+                Polled::Unchanged
+            } else {
+                let polled = fetched_page(ctx, record, *page, items).await;
+                let read = matches!(polled, Polled::Fine { .. } | Polled::Moved { .. });
+                *last_body = read.then_some(hash);
+                polled
+            }
+        }
+        Err(error) => failed(record, &error),
     };
     let took_ms = started.elapsed().as_millis() as u64;
-    record_health(ctx, &record);
+    record_health(ctx, record);
     if let Some(error) = &record.last_error {
         tracing::warn!(feed = %url, streak = record.error_streak, took_ms, %error, "feed poll failed");
     }
-    Some((polled, record))
+    Some(polled)
 }
 
 async fn fetched_page(
@@ -279,8 +337,8 @@ fn discover(
             Ok(Some(id)) => {
                 if changed && ctx.begin(&id) {
                     tracing::debug!(feed = %record.url, %id, "feed item changed; revisiting its article");
-                    let why = articles::Revisit::FeedItemChanged;
-                    ctx.tasks.spawn(articles::revisit(ctx.clone(), id, why));
+                    let why = articles::Revisit::FeedItemChanged(id);
+                    ctx.tasks.spawn(articles::revisit(ctx.clone(), why));
                 }
                 continue;
             }

@@ -19,22 +19,24 @@ use crate::store::{Commit, FeedHealth, FeedRecord};
 /// Weight of the newest gap in the moving average of gaps between new items.
 const GAP_WEIGHT: f64 = 0.25;
 
-/// Updates the feed's health after a poll and alerts when its state changes.
-pub(super) fn observe(ctx: &Context, record: &mut FeedRecord, polled: &Polled) {
+/// Updates the feed's health after a poll and alerts when its state changes;
+/// true when it did (the record must then be saved at once).
+pub(super) fn observe(ctx: &Context, record: &mut FeedRecord, polled: &Polled) -> bool {
     let now = Utc::now();
     if !note_poll(&mut record.health, polled, now) {
-        return;
+        return false;
     }
     let state = assess(&record.health, &ctx.schedule, now);
     export_state(ctx, &record.url, state);
     let Some(report) = transition(&mut record.health, state) else {
-        return;
+        return false;
     };
     tracing::warn!(feed = %record.url, state = ?report.state, from = ?report.from, since = %report.since, "feed health changed");
     let alert = source_alert(record, report, now);
     if let Err(error) = commit_with_alert(ctx, Commit::default(), Some(alert)) {
         tracing::error!(feed = %record.url, %error, "cannot queue a source alert");
     }
+    true
 }
 
 /// Sets the feed's `feed_source_state` gauge.
@@ -61,6 +63,7 @@ fn note_poll(health: &mut FeedHealth, polled: &Polled, now: DateTime<Utc>) -> bo
             health.failing_since.get_or_insert(now);
             return true;
         }
+        Polled::Unchanged => 0,
         Polled::Fine { new_links } | Polled::Moved { new_links, .. } => *new_links,
     };
     health.failing_since = None;
