@@ -6,35 +6,12 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::{TestServer, article, rss, wait_until};
-
-const BIN: &str = env!("CARGO_BIN_EXE_redline");
-
-fn cli(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("the CLI runs")
-}
+use common::{BIN, Running, TestServer, article, cli, rss, wait_until};
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn sigterm(child: &Child) {

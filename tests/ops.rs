@@ -6,24 +6,11 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Daemon, TestServer, article, fast_config, rss, wait_until};
+use common::{BIN, Daemon, Running, TestServer, article, cli, fast_config, rss, wait_until};
 use redline::alerts::{Event, SourceState};
-
-const BIN: &str = env!("CARGO_BIN_EXE_redline");
-
-fn cli(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("the CLI runs")
-}
 
 /// Runs the CLI and returns its stdout, failing the test if it fails.
 fn ok(config: &Path, data: &Path, args: &[&str]) -> String {
@@ -34,15 +21,6 @@ fn ok(config: &Path, data: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 const PROMO: &str =

@@ -216,3 +216,28 @@ pub async fn wait_until(secs: u64, what: &str, mut condition: impl FnMut() -> bo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The `redline` binary of this build.
+pub const BIN: &str = env!("CARGO_BIN_EXE_redline");
+
+/// Runs the CLI on `config` and `data`.
+pub fn cli(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("the CLI runs")
+}
+
+/// A child process (a daemon, `redline tail`) killed when the test ends.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
