@@ -102,7 +102,7 @@ pub(super) async fn via_api(args: &Args, config: &Config) -> anyhow::Result<Opti
         Ok(output) => Ok(Some(output)),
         Err(ClientError::Unreachable(_)) => Ok(None),
         Err(ClientError::Command { output, error }) => {
-            print!("{output}");
+            super::print_output(&output)?;
             Err(anyhow::anyhow!(error))
         }
         Err(error) => Err(error.into()),

@@ -116,6 +116,16 @@ pub fn main() -> anyhow::Result<()> {
     runtime.block_on(dispatch(args))
 }
 
+/// Writes a command's output to stdout; a closed pipe (`| head`) is an error
+/// for the caller to recognise, not a panic.
+fn print_output(output: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(output.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
 async fn dispatch(args: Args) -> anyhow::Result<()> {
     match &args.command {
         Command::Run(run) => daemon::run(&load_config(&args)?, &args, run).await,
@@ -126,8 +136,7 @@ async fn dispatch(args: Args) -> anyhow::Result<()> {
         _ => {
             let config = load_config(&args)?;
             if let Some(output) = daemon::via_api(&args, &config).await? {
-                print!("{output}");
-                return Ok(());
+                return print_output(&output);
             }
             let store = open_store(&args, &config)?;
             let mut out = std::io::stdout();
