@@ -52,7 +52,8 @@ for step in $(seq 1 "$steps"); do
   sleep "$pace"
 done
 
-pending() { "${redline[@]}" alerts pending --limit 1000000 --config "$out/config.toml" --data-dir "$out/data" | grep -c ' webhook:' || true; }
+# Queued for the webhook, or still held for their story window (released later).
+pending() { "${redline[@]}" alerts pending --limit 1000000 --config "$out/config.toml" --data-dir "$out/data" | grep -c -e ' webhook:' -e '^held until' || true; }
 for _ in $(seq 1 360); do
   left=$(pending)
   echo "$(date +%T) webhook alerts pending: $left" >>"$out/progress.log"

@@ -5,11 +5,13 @@ use std::io::Write;
 use anyhow::bail;
 use clap::Subcommand;
 
+use crate::alerts::story::HeldAlert;
 use crate::store::{OutboxEntry, Store};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AlertsCommand {
-    /// Alerts waiting for delivery, per sink, in order.
+    /// Alerts waiting for delivery, per sink, in order; then story alerts still
+    /// held for their window.
     Pending {
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -31,10 +33,30 @@ pub(super) fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
-        AlertsCommand::Pending { limit } => list(&store.outbox_all(*limit)?, out),
+        AlertsCommand::Pending { limit } => {
+            list(&store.outbox_all(*limit)?, out)?;
+            list_held(&store.holds()?, out)
+        }
         AlertsCommand::Failed => list(&store.failed()?, out),
         AlertsCommand::Retry { id, all } => retry(store, id.as_deref(), *all, out),
     }
+}
+
+/// Story alerts held for their window (see `alerts.story_window`).
+fn list_held(held: &[HeldAlert], out: &mut dyn Write) -> anyhow::Result<()> {
+    for h in held {
+        let event = serde_json::to_value(h.alert.event)?;
+        writeln!(
+            out,
+            "held until {}  {:<8} v{:<3} +{} copies  {}",
+            h.release_at.format("%Y-%m-%d %H:%M:%S"),
+            event.as_str().unwrap_or_default(),
+            h.alert.version,
+            h.alert.copies.len(),
+            h.alert.url
+        )?;
+    }
+    Ok(())
 }
 
 fn list(entries: &[OutboxEntry], out: &mut dyn Write) -> anyhow::Result<()> {

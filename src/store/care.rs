@@ -56,7 +56,7 @@ fn tree_stats(name: &str, tree: &Tree) -> Result<TreeStats, StoreError> {
     Ok(stats)
 }
 
-fn trees(store: &SledStore) -> [(&'static str, &Tree); 9] {
+fn trees(store: &SledStore) -> [(&'static str, &Tree); 10] {
     [
         ("articles", &store.articles),
         ("versions", &store.versions),
@@ -67,6 +67,7 @@ fn trees(store: &SledStore) -> [(&'static str, &Tree); 9] {
         ("outbox", &store.outbox),
         ("failed", &store.failed),
         ("fingerprints", &store.fingerprints),
+        ("holds", &store.holds),
     ]
 }
 
