@@ -128,6 +128,41 @@ pub struct Alert {
     pub source: Option<SourceReport>,
 }
 
+impl Alert {
+    /// An alert about `url` with only its identity set (detected now); callers
+    /// fill in the fields their event carries.
+    pub fn new(
+        event: Event,
+        id: String,
+        url: String,
+        version: u32,
+        title: String,
+        feed: String,
+    ) -> Alert {
+        Alert {
+            event,
+            id,
+            url,
+            version,
+            previous_version: None,
+            title,
+            feed,
+            language: None,
+            topics: Vec::new(),
+            cluster: None,
+            detected_at: Utc::now(),
+            diff: None,
+            changes: Vec::new(),
+            reverts_to: None,
+            moved_to: None,
+            status: None,
+            copies: Vec::new(),
+            own_edit: false,
+            source: None,
+        }
+    }
+}
+
 /// A copy of the story that received the update an alert announces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CopyUpdate {

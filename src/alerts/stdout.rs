@@ -135,16 +135,8 @@ mod tests {
 
     fn alert() -> Alert {
         Alert {
-            event: Event::Updated,
-            id: "abcdef0123".into(),
-            url: "http://127.0.0.1/a".into(),
-            version: 2,
             previous_version: Some(1),
-            title: "Talks".into(),
-            feed: "http://127.0.0.1/rss".into(),
             language: Some("en".into()),
-            topics: vec![],
-            cluster: None,
             detected_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
             diff: Some(AlertDiff {
                 title_changed: false,
@@ -154,12 +146,14 @@ mod tests {
                 words: "met for [-58-]{+90+} minutes\n".into(),
             }),
             changes: vec![crate::changes::ChangeClass::NumbersChanged],
-            reverts_to: None,
-            moved_to: None,
-            status: None,
-            copies: Vec::new(),
-            own_edit: false,
-            source: None,
+            ..Alert::new(
+                Event::Updated,
+                "abcdef0123".into(),
+                "http://127.0.0.1/a".into(),
+                2,
+                "Talks".into(),
+                "http://127.0.0.1/rss".into(),
+            )
         }
     }
 

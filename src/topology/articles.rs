@@ -558,27 +558,19 @@ fn reschedule_with(
 }
 
 fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
-    Alert {
+    let (id, url) = (article.id.clone(), article.url.clone());
+    let mut alert = Alert::new(
         event,
-        id: article.id.clone(),
-        url: article.url.clone(),
+        id,
+        url,
         version,
-        previous_version: None,
-        title: article.title.clone(),
-        feed: article.feed.clone(),
-        language: article.language.clone(),
-        topics: article.topics.clone(),
-        cluster: article.cluster.clone(),
-        detected_at: Utc::now(),
-        diff: None,
-        changes: Vec::new(),
-        reverts_to: None,
-        moved_to: None,
-        status: None,
-        copies: Vec::new(),
-        own_edit: false,
-        source: None,
-    }
+        article.title.clone(),
+        article.feed.clone(),
+    );
+    alert.language = article.language.clone();
+    alert.topics = article.topics.clone();
+    alert.cluster = article.cluster.clone();
+    alert
 }
 
 /// A `new` or `updated` alert for a version.

@@ -140,27 +140,14 @@ fn transition(health: &mut FeedHealth, state: Option<SourceState>) -> Option<Sou
 /// A `source` alert about `record`: its `url` and `feed` are the feed's URL.
 fn source_alert(record: &FeedRecord, mut report: SourceReport, now: DateTime<Utc>) -> Alert {
     report.last_error = record.last_error.clone();
-    Alert {
-        event: Event::Source,
-        id: blake3::hash(record.url.as_bytes()).to_hex()[..10].to_string(),
-        url: record.url.clone(),
-        version: 0,
-        previous_version: None,
-        title: record.title.clone().unwrap_or_else(|| record.url.clone()),
-        feed: record.url.clone(),
-        language: record.language.clone(),
-        topics: Vec::new(),
-        cluster: None,
-        detected_at: now,
-        diff: None,
-        changes: Vec::new(),
-        reverts_to: None,
-        moved_to: None,
-        status: None,
-        copies: Vec::new(),
-        own_edit: false,
-        source: Some(report),
-    }
+    let id = blake3::hash(record.url.as_bytes()).to_hex()[..10].to_string();
+    let title = record.title.clone().unwrap_or_else(|| record.url.clone());
+    let url = record.url.clone();
+    let mut alert = Alert::new(Event::Source, id, url.clone(), 0, title, url);
+    alert.language = record.language.clone();
+    alert.detected_at = now;
+    alert.source = Some(report);
+    alert
 }
 
 #[cfg(test)]
