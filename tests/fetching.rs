@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,36 +15,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use common::{Daemon, article, fast_config, rss, wait_until};
+use common::{Daemon, article, fast_config, fetcher, rss, serve_router, url, wait_until};
 use futures_util::StreamExt;
-use redline::config::FetchConfig;
-use redline::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use redline::fetch::{FetchError, FetchOutcome, Validators};
 use redline::store::Store;
-use url::Url;
-
-async fn serve(ip: [u8; 4], app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((ip, 0)))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
-fn fetcher(adjust: impl FnOnce(&mut FetchConfig)) -> Fetcher {
-    let mut config = FetchConfig {
-        min_host_delay: Duration::ZERO,
-        retries: 0,
-        allow_loopback: true,
-        ..FetchConfig::default()
-    };
-    adjust(&mut config);
-    Fetcher::new(&config, HashMap::new()).unwrap()
-}
-
-fn url(s: &str) -> Url {
-    Url::parse(s).unwrap()
-}
 
 fn page(outcome: FetchOutcome) -> redline::fetch::Page {
     match outcome {
@@ -79,7 +51,7 @@ async fn conditional_get_sends_both_validators_and_a_304_downloads_nothing() {
             }
         }),
     );
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|_| {});
     let first = page(
         fetcher
@@ -130,8 +102,8 @@ fn inflight_counter() -> (Router, Arc<AtomicUsize>) {
 async fn one_request_in_flight_per_host_while_hosts_run_in_parallel() {
     let (app_a, peak_a) = inflight_counter();
     let (app_b, peak_b) = inflight_counter();
-    let a = serve([127, 0, 0, 1], app_a).await;
-    let b = serve([127, 0, 0, 2], app_b).await;
+    let a = serve_router([127, 0, 0, 1], app_a).await;
+    let b = serve_router([127, 0, 0, 2], app_b).await;
     let fetcher = Arc::new(fetcher(|c| c.global_concurrency = 8));
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -166,7 +138,7 @@ fn start_recorder() -> (Router, Arc<Mutex<Vec<Instant>>>) {
 #[tokio::test]
 async fn requests_to_one_host_keep_the_minimum_gap() {
     let (app, starts) = start_recorder();
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|c| c.min_host_delay = Duration::from_millis(100));
     for i in 0..4 {
         fetcher
@@ -204,7 +176,7 @@ async fn retry_after_pauses_the_whole_host() {
             "ok".into_response()
         }
     });
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     // Without retries the 429 comes back as an error, and the host stays paused.
     let fetcher = fetcher(|c| c.retries = 0);
     let refused = fetcher
@@ -244,7 +216,7 @@ async fn a_retry_waits_for_retry_after_given_as_a_date() {
             "ok".into_response()
         }
     });
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|c| c.retries = 2);
     page(
         fetcher
@@ -271,7 +243,7 @@ async fn server_errors_are_retried_until_one_succeeds() {
             }
         }
     });
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let client = fetcher(|c| c.retries = 3);
     let got = page(
         client
@@ -283,7 +255,7 @@ async fn server_errors_are_retried_until_one_succeeds() {
     assert_eq!(count.load(Ordering::SeqCst), 3);
     let gone = fetcher(|c| c.retries = 3);
     let app = Router::new().fallback(|| async { StatusCode::NOT_FOUND });
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let err = gone
         .get(&url(&format!("{base}/missing")), &Validators::default())
         .await
@@ -317,7 +289,7 @@ async fn a_one_gigabyte_body_is_cut_off_at_the_limit() {
             let p = p.clone();
             async move { gigabyte(with_length, p) }
         });
-        let base = serve([127, 0, 0, 1], app).await;
+        let base = serve_router([127, 0, 0, 1], app).await;
         let fetcher = fetcher(|c| c.max_body_mb = 1);
         let err = fetcher
             .get(&url(&format!("{base}/huge")), &Validators::default())
@@ -363,7 +335,7 @@ async fn a_gzip_bomb_is_cut_off_after_decompression() {
             )
         }
     });
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|c| c.max_body_mb = 1);
     let err = fetcher
         .get(&url(&format!("{base}/bomb")), &Validators::default())
@@ -400,7 +372,7 @@ async fn redirects_are_followed_checked_and_limited() {
             "/ftp",
             get(|| async { redirect(StatusCode::FOUND, "ftp://127.0.0.1/file") }),
         );
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|c| c.max_redirects = 3);
     let moved = page(
         fetcher
@@ -470,7 +442,7 @@ async fn a_gone_feed_is_disabled_and_a_moved_feed_is_followed() {
                 }),
             );
     // The test server answers everything else; these two routes sit on their own server.
-    let special = serve([127, 0, 0, 1], app).await;
+    let special = serve_router([127, 0, 0, 1], app).await;
     let gone = gone_url.replace(&server.base, &special);
     let moved = moved_url.replace(&server.base, &special);
     let dir = tempfile::tempdir().unwrap();
@@ -524,7 +496,7 @@ async fn a_failing_feed_recovers_by_itself() {
             }
         }),
     );
-    let base = serve([127, 0, 0, 1], app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let flaky = format!("{base}/flaky.xml");
     let dir = tempfile::tempdir().unwrap();
     let mut daemon = Daemon::start(fast_config(std::slice::from_ref(&flaky)), dir.path());

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,41 +15,16 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use common::{Daemon, TestServer, article, fast_config, rss};
+use common::{Daemon, TestServer, article, fast_config, fetcher, rss, serve_router, url};
 use futures_util::StreamExt;
-use redline::config::FetchConfig;
 use redline::fetch::address_policy::AddressClass;
-use redline::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use redline::fetch::{FetchError, FetchOutcome, Validators};
 use redline::metrics::Metrics;
 use redline::store::Store;
 use url::Url;
 
 const HTML: &str = "text/html; charset=utf-8";
 const XML: &str = "application/rss+xml";
-
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
-fn fetcher(adjust: impl FnOnce(&mut FetchConfig)) -> Fetcher {
-    let mut config = FetchConfig {
-        min_host_delay: Duration::ZERO,
-        retries: 0,
-        allow_loopback: true,
-        ..FetchConfig::default()
-    };
-    adjust(&mut config);
-    Fetcher::new(&config, HashMap::new()).unwrap()
-}
-
-fn url(s: &str) -> Url {
-    Url::parse(s).unwrap()
-}
 
 /// A loopback listener nobody accepts on: any connection made to it waits in
 /// its backlog, so `accept` tells whether one was opened.
@@ -87,7 +62,7 @@ async fn redirect_to_a_private_address_is_refused_before_connecting() {
             )
         }),
     );
-    let base = serve(app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let metrics = Arc::new(Metrics::new());
     let fetcher = fetcher(|c| c.retries = 3).with_metrics(metrics.clone());
 
@@ -161,7 +136,7 @@ async fn endless_slow_body_is_cut_off_by_the_timeout() {
             ([(header::CONTENT_TYPE, XML)], Body::from_stream(body))
         }),
     );
-    let base = serve(app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|c| c.timeout = Duration::from_secs(1));
     let target = url(&format!("{base}/slow"));
 
@@ -192,7 +167,7 @@ async fn redirect_loop_ends_with_a_clear_error_after_the_limit() {
             (StatusCode::FOUND, [(header::LOCATION, next)]).into_response()
         }
     });
-    let base = serve(app).await;
+    let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = fetcher(|c| c.max_redirects = 5);
 
     let error = fetcher

@@ -241,3 +241,30 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// Serves `app` on `ip` (a loopback address) at a free port; its base URL.
+pub async fn serve_router(ip: [u8; 4], app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((ip, 0)))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+/// A fetcher for loopback test servers: no host delay, no retries, `adjust`ed.
+pub fn fetcher(adjust: impl FnOnce(&mut FetchConfig)) -> redline::fetch::Fetcher {
+    let mut config = FetchConfig {
+        min_host_delay: Duration::ZERO,
+        retries: 0,
+        allow_loopback: true,
+        ..FetchConfig::default()
+    };
+    adjust(&mut config);
+    redline::fetch::Fetcher::new(&config, HashMap::new()).unwrap()
+}
+
+/// A URL from a string known to be one.
+pub fn url(s: &str) -> url::Url {
+    url::Url::parse(s).unwrap()
+}
