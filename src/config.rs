@@ -76,6 +76,9 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// sled's page cache, in MiB.
     pub cache_capacity_mb: u64,
+    /// Story fingerprints kept in memory: those of the articles that changed most
+    /// recently. Older articles are no longer matched as copies of new ones.
+    pub resident_fingerprints: usize,
 }
 
 impl Default for StorageConfig {
@@ -83,6 +86,7 @@ impl Default for StorageConfig {
         StorageConfig {
             data_dir: PathBuf::from("redline-data"),
             cache_capacity_mb: 128,
+            resident_fingerprints: crate::dedup::DEFAULT_RESIDENT,
         }
     }
 }

@@ -272,3 +272,75 @@ async fn a_changed_feed_item_has_its_article_revisited_at_once() {
     assert_eq!(alert.title, "Prisoner swap agreed in Geneva");
     daemon.stop().await;
 }
+
+#[tokio::test]
+async fn an_article_moved_and_edited_at_once_is_one_article_with_a_new_version() {
+    let body = [
+        "Negotiators from both sides met in Geneva on Tuesday for a second day of talks.",
+        "Officials said a prisoner exchange could be agreed before the end of the week.",
+    ];
+    let added = "The exchange would include 300 prisoners from each side, officials said.";
+    let edited = [body[0], body[1], added];
+    let moved = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let base = Arc::new(std::sync::OnceLock::<String>::new());
+    let (m, b) = (moved.clone(), base.clone());
+    let feed = move || {
+        let (m, b) = (m.clone(), b.clone());
+        async move {
+            let path = if m.load(Ordering::SeqCst) {
+                "/new.html"
+            } else {
+                "/old.html"
+            };
+            let link = format!("{}{path}", b.get().unwrap());
+            (
+                [(header::CONTENT_TYPE, "application/rss+xml")],
+                rss(&[link]),
+            )
+        }
+    };
+    let (m, b) = (moved.clone(), base.clone());
+    let old = move || {
+        let (m, b) = (m.clone(), b.clone());
+        let page = article("Talks go on", &body);
+        async move {
+            if m.load(Ordering::SeqCst) {
+                let to = format!("{}/new.html", b.get().unwrap());
+                (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
+            } else {
+                ([(header::CONTENT_TYPE, HTML)], page).into_response()
+            }
+        }
+    };
+    let new_page = article("Talks go on", &edited);
+    let app = Router::new()
+        .route("/rss.xml", axum::routing::get(feed))
+        .route("/old.html", axum::routing::get(old))
+        .route(
+            "/new.html",
+            axum::routing::get(move || async move { ([(header::CONTENT_TYPE, HTML)], new_page) }),
+        );
+    let served = common::serve_router([127, 0, 0, 1], app).await;
+    base.set(served.clone()).unwrap();
+    let mut config = fast_config(&[format!("{served}/rss.xml")]);
+    // No scheduled revisit: the move is found from the feed's new link alone.
+    config.schedule.revisit_ages = vec![std::time::Duration::from_secs(3600)];
+    config.schedule.revisit_tail_interval = None;
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Daemon::start(config, dir.path());
+    assert_eq!(daemon.next_alert(20).await.event, Event::New);
+
+    moved.store(true, Ordering::SeqCst);
+    let alert = daemon.next_alert(20).await;
+    assert_eq!(alert.event, Event::Moved, "{alert:?}");
+    assert_eq!(alert.moved_to, Some(format!("{served}/new.html")));
+    let update = daemon.next_alert(20).await;
+    assert_eq!(
+        (update.event, update.version),
+        (Event::Updated, 2),
+        "{update:?}"
+    );
+    assert_eq!(update.changes, vec![ChangeClass::ParagraphAdded]);
+    let rest = daemon.stop().await;
+    assert!(rest.is_empty(), "one article: {rest:?}");
+}

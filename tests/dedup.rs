@@ -1,11 +1,12 @@
 //! Wire-copy detection on hand-written Arabic, Russian and English stories: copies
 //! (new headline, another dateline, a local intro, the tail cut, other quotes and
 //! Eastern Arabic digits) are found; same-topic stories from the same phrasebook are
-//! not; clusters follow edits and survive a reload.
+//! not; clusters follow edits, survive a reload and keep only the most recently
+//! changed articles in memory.
 
 use redline::dedup::{
-    Clusters, FINGERPRINT_VERSION, Fingerprint, StoredFingerprint, fingerprint, is_copy,
-    is_still_copy, similarity,
+    Clusters, DEFAULT_RESIDENT, FINGERPRINT_VERSION, Fingerprint, StoredFingerprint, fingerprint,
+    is_copy, is_still_copy, similarity,
 };
 
 const LANGS: [&str; 3] = ["en", "ru", "ar"];
@@ -177,7 +178,7 @@ fn clusters_survive_a_reload_and_stale_fingerprints_are_listed() {
     old.fingerprint.version = FINGERPRINT_VERSION + 1;
     records.push(("old".to_string(), old));
 
-    let loaded = Clusters::load(records).unwrap();
+    let loaded = Clusters::load(records, DEFAULT_RESIDENT).unwrap();
     assert_eq!(loaded.stale, vec!["old".to_string()]);
     let mut reloaded = loaded.clusters;
     for id in ["w", "c", "o"] {
@@ -227,4 +228,77 @@ fn empty_and_odd_input_is_handled() {
             .copies_of
             .is_empty()
     );
+}
+
+/// A stored record of `name`, changed at `changed` (Unix seconds).
+fn record(name: &str, lang: &str, cluster: &str, changed: i64) -> StoredFingerprint {
+    StoredFingerprint {
+        fingerprint: fp(name, lang),
+        cluster: cluster.to_string(),
+        changed,
+    }
+}
+
+#[test]
+fn only_the_most_recently_changed_articles_stay_resident() {
+    let mut clusters = Clusters::with_resident(8);
+    let wire = clusters.assign("wire", &fp("en_wire", "en")).unwrap();
+    for i in 0..20 {
+        let (title, body) = story("ru_other");
+        let text = format!("{body}\nParagraph number {i} makes this text its own.");
+        clusters
+            .assign(
+                &format!("filler{i}"),
+                &fingerprint(&title, &text, Some("ru")),
+            )
+            .unwrap();
+    }
+    assert!(clusters.len() <= 9, "{} resident", clusters.len());
+    assert!(clusters.cluster_of("filler19").is_some());
+    assert_eq!(
+        clusters.cluster_of("wire"),
+        None,
+        "the oldest is evicted first"
+    );
+
+    // The wire, restored from its stored record, keeps its story.
+    let stored = StoredFingerprint {
+        fingerprint: fp("en_wire", "en"),
+        cluster: wire.cluster.clone(),
+        changed: 0,
+    };
+    clusters.restore("wire", stored).unwrap();
+    let copy = clusters.assign("copy", &fp("en_copy", "en")).unwrap();
+    assert_eq!(copy.cluster, wire.cluster);
+    assert_eq!(copy.copies_of, vec!["wire".to_string()]);
+}
+
+#[test]
+fn a_reload_keeps_the_newest_records_and_restore_puts_back_the_others() {
+    let records = vec![
+        (
+            "old".to_string(),
+            record("en_wire", "en", "s000000000001", 100),
+        ),
+        (
+            "new".to_string(),
+            record("ru_wire", "ru", "s000000000002", 300),
+        ),
+        (
+            "mid".to_string(),
+            record("ar_wire", "ar", "s000000000003", 200),
+        ),
+    ];
+    let mut clusters = Clusters::load(records, 2).unwrap().clusters;
+    assert_eq!(clusters.len(), 2);
+    assert_eq!(clusters.cluster_of("old"), None);
+    assert_eq!(clusters.cluster_of("new"), Some("s000000000002"));
+    assert_eq!(clusters.cluster_of("mid"), Some("s000000000003"));
+
+    clusters
+        .restore("old", record("en_wire", "en", "s000000000001", 100))
+        .unwrap();
+    assert_eq!(clusters.cluster_of("old"), Some("s000000000001"));
+    let copy = clusters.assign("copy", &fp("en_copy", "en")).unwrap();
+    assert_eq!(copy.cluster, "s000000000001");
 }

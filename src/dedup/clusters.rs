@@ -6,8 +6,14 @@
 //! [`is_still_copy`] rule, and otherwise leaves (for another story or its own). Clusters never
 //! merge, so sibling stories cannot be chained together by one ambiguous article.
 //! Persistence: one [`StoredFingerprint`] per article, rebuilt with [`Clusters::load`].
+//!
+//! Memory: only the fingerprints of the articles that changed most recently stay
+//! resident (a set number of them); wire copies appear within hours of one
+//! another, so older articles are matched no more. The caller
+//! [`Clusters::restore`]s an article from its stored record when it changes again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -34,6 +40,9 @@ pub struct StoredFingerprint {
     pub fingerprint: Fingerprint,
     /// The article's cluster id.
     pub cluster: String,
+    /// When the article's text last changed (Unix seconds): the most recent stay resident.
+    #[serde(default)]
+    pub changed: i64,
 }
 
 impl StoredFingerprint {
@@ -70,49 +79,153 @@ pub struct Loaded {
     pub stale: Vec<String>,
 }
 
+/// Rebuilds [`Clusters`] from records read one by one, holding no more than the
+/// resident ones at any time.
+#[derive(Debug)]
+pub struct Loader {
+    resident: usize,
+    newest: BinaryHeap<Reverse<Resident>>,
+    stale: Vec<String>,
+}
+
+/// A record kept while loading, ordered by when it changed.
+#[derive(Debug)]
+struct Resident {
+    id: String,
+    record: StoredFingerprint,
+}
+
+impl Ord for Resident {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.record.changed, &self.id).cmp(&(other.record.changed, &other.id))
+    }
+}
+
+impl PartialOrd for Resident {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Resident {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Resident {}
+
+impl Loader {
+    /// Keeps the `resident` most recently changed articles.
+    pub fn new(resident: usize) -> Loader {
+        Loader {
+            resident: resident.max(1),
+            newest: BinaryHeap::new(),
+            stale: Vec::new(),
+        }
+    }
+
+    /// One stored record.
+    pub fn add(&mut self, id: String, record: StoredFingerprint) {
+        if record.fingerprint.version != FINGERPRINT_VERSION {
+            self.stale.push(id);
+            return;
+        }
+        self.newest.push(Reverse(Resident { id, record }));
+        if self.newest.len() > self.resident {
+            self.newest.pop();
+        }
+    }
+
+    /// The clusters of the resident articles.
+    pub fn finish(self) -> Result<Loaded, DedupError> {
+        let mut clusters = Clusters::with_resident(self.resident);
+        // Oldest first, so that the placement order follows the changes.
+        for Reverse(Resident { id, record }) in self.newest.into_sorted_vec().into_iter().rev() {
+            clusters.attach(&id, record.fingerprint, record.cluster, record.changed)?;
+        }
+        Ok(Loaded {
+            clusters,
+            stale: self.stale,
+        })
+    }
+}
+
+/// Resident articles at most, by default.
+pub const DEFAULT_RESIDENT: usize = 20_000;
+
 #[derive(Debug)]
 struct Member {
     id: String,
     fingerprint: Fingerprint,
     cluster: String,
+    /// When its text last changed, then the order it was placed in.
+    recency: (i64, u64),
 }
 
-/// Story clusters over all known articles.
-#[derive(Debug, Default)]
+/// Story clusters over the resident articles.
+#[derive(Debug)]
 pub struct Clusters {
     index: Index,
     slots: HashMap<String, u32>,
     members: Vec<Option<Member>>,
+    /// Slots freed by evictions, reused first.
+    free: Vec<u32>,
     clusters: HashMap<String, BTreeSet<u32>>,
+    resident: usize,
+    len: usize,
+    placed: u64,
+}
+
+impl Default for Clusters {
+    fn default() -> Self {
+        Self::with_resident(DEFAULT_RESIDENT)
+    }
 }
 
 impl Clusters {
-    /// No articles yet.
+    /// No articles yet; at most [`DEFAULT_RESIDENT`] kept in memory.
     pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// No articles yet; at most `resident` kept in memory (at least 1).
+    pub fn with_resident(resident: usize) -> Self {
         Self {
             index: Index::new(),
-            ..Self::default()
+            slots: HashMap::new(),
+            members: Vec::new(),
+            free: Vec::new(),
+            clusters: HashMap::new(),
+            resident: resident.max(1),
+            len: 0,
+            placed: 0,
         }
     }
 
-    /// Rebuild from stored records (any order).
+    /// Rebuild from stored records (any order), keeping the `resident` most
+    /// recently changed.
     pub fn load(
         records: impl IntoIterator<Item = (String, StoredFingerprint)>,
+        resident: usize,
     ) -> Result<Loaded, DedupError> {
-        let mut loaded = Loaded {
-            clusters: Self::new(),
-            stale: Vec::new(),
-        };
-        for (id, record) in records {
-            if record.fingerprint.version == FINGERPRINT_VERSION {
-                loaded
-                    .clusters
-                    .attach(&id, record.fingerprint, record.cluster)?;
-            } else {
-                loaded.stale.push(id);
-            }
+        let mut loader = Loader::new(resident);
+        records.into_iter().for_each(|(id, r)| loader.add(id, r));
+        loader.finish()
+    }
+
+    /// Put back an article that was not resident, from its stored record, as
+    /// the most recent one (it is restored because it is changing).
+    pub fn restore(
+        &mut self,
+        article_id: &str,
+        record: StoredFingerprint,
+    ) -> Result<(), DedupError> {
+        if record.fingerprint.version != FINGERPRINT_VERSION || self.member(article_id).is_some() {
+            return Ok(());
         }
-        Ok(loaded)
+        let now = chrono::Utc::now().timestamp();
+        self.attach(article_id, record.fingerprint, record.cluster, now)
     }
 
     /// Place an article that arrived or whose text changed.
@@ -128,7 +241,8 @@ impl Clusters {
             Previous::New => None,
         };
         let cluster = self.choose(article_id, fp, old.as_deref());
-        self.attach(article_id, fp.clone(), cluster.clone())?;
+        let now = chrono::Utc::now().timestamp();
+        self.attach(article_id, fp.clone(), cluster.clone(), now)?;
         let changed = old.as_deref() != Some(cluster.as_str());
         Ok(self.assignment(article_id, cluster, changed))
     }
@@ -137,18 +251,20 @@ impl Clusters {
     pub fn remove(&mut self, article_id: &str) -> Option<String> {
         let slot = *self.slots.get(article_id)?;
         let member = self.members.get_mut(slot as usize)?.take()?;
+        self.len -= 1;
         self.index.remove(slot, &member.fingerprint);
         self.leave(slot, &member.cluster);
         Some(member.cluster)
     }
 
-    /// Articles whose current text has exactly this fingerprint.
-    pub fn identical(&self, fp: &Fingerprint) -> Vec<String> {
+    /// Articles whose current text is nearly this one (an edit of it, by
+    /// [`is_still_copy`]), identical ones included.
+    pub fn similar(&self, fp: &Fingerprint) -> Vec<String> {
         self.index
             .candidates(fp)
             .into_iter()
             .filter_map(|s| self.members.get(s as usize)?.as_ref())
-            .filter(|m| m.fingerprint == *fp)
+            .filter(|m| is_still_copy(fp, &m.fingerprint))
             .map(|m| m.id.clone())
             .collect()
     }
@@ -163,12 +279,13 @@ impl Clusters {
         self.member(article_id).map(|m| StoredFingerprint {
             fingerprint: m.fingerprint.clone(),
             cluster: m.cluster.clone(),
+            changed: m.recency.0,
         })
     }
 
-    /// Number of articles.
+    /// Number of resident articles.
     pub fn len(&self) -> usize {
-        self.members.iter().flatten().count()
+        self.len
     }
 
     /// Whether there are no articles.
@@ -240,6 +357,7 @@ impl Clusters {
         article_id: &str,
         fingerprint: Fingerprint,
         cluster: String,
+        changed: i64,
     ) -> Result<(), DedupError> {
         self.remove(article_id);
         let slot = match self.slots.get(article_id) {
@@ -255,15 +373,49 @@ impl Clusters {
             id: article_id.to_string(),
             fingerprint,
             cluster,
+            recency: (changed, self.placed),
         });
+        self.placed += 1;
+        self.len += 1;
+        if self.len > self.resident + self.resident / 8 {
+            self.evict(self.len - self.resident);
+        }
         Ok(())
     }
 
     fn new_slot(&mut self, article_id: &str) -> Result<u32, DedupError> {
-        let slot = u32::try_from(self.members.len()).map_err(|_| DedupError::Full)?;
-        self.members.push(None);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                let slot = u32::try_from(self.members.len()).map_err(|_| DedupError::Full)?;
+                self.members.push(None);
+                slot
+            }
+        };
         self.slots.insert(article_id.to_string(), slot);
         Ok(slot)
+    }
+
+    /// Drops the `count` least recently changed articles from memory (batched, so
+    /// that the scan is paid once per `resident / 8` arrivals).
+    fn evict(&mut self, count: usize) {
+        let mut ages: Vec<((i64, u64), u32)> = self
+            .members
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, m)| Some((m.as_ref()?.recency, slot as u32)))
+            .collect();
+        if count < ages.len() {
+            ages.select_nth_unstable(count);
+        }
+        for &(_, slot) in ages.iter().take(count) {
+            let Some(id) = self.members[slot as usize].as_ref().map(|m| m.id.clone()) else {
+                continue;
+            };
+            self.remove(&id);
+            self.slots.remove(&id);
+            self.free.push(slot);
+        }
     }
 
     fn leave(&mut self, slot: u32, cluster: &str) {

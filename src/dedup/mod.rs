@@ -13,7 +13,9 @@ pub mod index;
 mod normalize;
 
 pub use change_signature::ChangeSignature;
-pub use clusters::{ClusterAssignment, Clusters, DedupError, Loaded, StoredFingerprint};
+pub use clusters::{
+    ClusterAssignment, Clusters, DEFAULT_RESIDENT, DedupError, Loaded, Loader, StoredFingerprint,
+};
 pub use confirm::{Similarity, is_copy, is_still_copy, similarity};
 pub use fingerprint::{FINGERPRINT_VERSION, Fingerprint, fingerprint};
 pub use index::Index;

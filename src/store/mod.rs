@@ -358,8 +358,10 @@ pub trait Store: Send + Sync {
     fn holds(&self) -> Result<Vec<HeldAlert>, StoreError>;
     /// Removes a held alert and queues its outbox entries, together.
     fn release_hold(&self, held: &HeldAlert, entries: &[OutboxEntry]) -> Result<(), StoreError>;
-    /// Every stored fingerprint record, by article id.
-    fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Calls `visit` with every stored fingerprint record and its article id.
+    fn each_fingerprint(&self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError>;
+    /// The stored fingerprint record of one article.
+    fn fingerprint(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Queues failed entries again (one by delivery id, or all); returns how many.
     fn retry_failed(&self, delivery: Option<&str>) -> Result<usize, StoreError>;
     /// Record counts and sizes, per tree and on disk.

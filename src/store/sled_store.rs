@@ -499,14 +499,20 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.fingerprints
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry.map_err(backend("reading fingerprints"))?;
-                Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
-            })
-            .collect()
+    fn each_fingerprint(&self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
+        for entry in self.fingerprints.iter() {
+            let (key, value) = entry.map_err(backend("reading fingerprints"))?;
+            visit(&String::from_utf8_lossy(&key), &value);
+        }
+        Ok(())
+    }
+
+    fn fingerprint(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = self
+            .fingerprints
+            .get(id.as_bytes())
+            .map_err(backend("reading a fingerprint"))?;
+        Ok(value.map(|v| v.to_vec()))
     }
 
     fn holds(&self) -> Result<Vec<HeldAlert>, StoreError> {

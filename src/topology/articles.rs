@@ -13,7 +13,7 @@ use super::{Context, story_window};
 use crate::alerts::{Alert, AlertDiff, Event};
 use crate::canonical;
 use crate::changes::{Change, ChangeClass, CleanText, Verdict};
-use crate::dedup::{self, ChangeSignature};
+use crate::dedup::{self, ChangeSignature, Clusters, StoredFingerprint};
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
@@ -127,7 +127,10 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
         _ = ctx.shutdown.cancelled() => return Ok(()),
         fetched = async {
             match why {
-                Revisit::Scheduled(_) => ctx.fetcher.get_background(&url, &article.validators).await,
+                Revisit::Scheduled(_) if !ctx.hot.is_hot(id) => {
+                    ctx.fetcher.get_background(&url, &article.validators).await
+                }
+                Revisit::Scheduled(_) => ctx.fetcher.get(&url, &article.validators).await,
                 Revisit::FeedItemChanged(_) => ctx.fetcher.get(&url, &article.validators).await,
             }
         } => fetched,
@@ -199,42 +202,62 @@ fn record_move(
 }
 
 /// The stored article that a newly found URL (`id`, on `host`) is a move of: one
-/// on the same host whose current title and text are identical. A site that moves an article
-/// links the new URL in its feed, often before the old one is revisited and seen
-/// to redirect.
+/// on the same host whose current title and text are identical, or nearly so and
+/// whose own URL now redirects to `id`. A site that moves an article links the new
+/// URL in its feed, often before the old one is revisited and seen to redirect,
+/// and sometimes edits it in the same breath.
 async fn moved_from(ctx: &Context, id: &str, host: &str, fetch: &Fetched) -> Option<String> {
     let (title, body) = (fetch.text.title.clone(), fetch.text.body.clone());
     let language = fetch.language.clone();
     let fp = ctx
         .cpu(move || dedup::fingerprint(&title, &body, language.as_deref()))
         .await;
-    let same_text = ctx
+    let similar = ctx
         .clusters
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .identical(&fp);
+        .similar(&fp);
     let hash = Version::hash_content(&fetch.text.title, &fetch.text.body);
-    let same_article = |a: &ArticleRecord| {
-        a.removed.is_none()
+    let live_here = |a: &ArticleRecord| {
+        a.id != id
+            && a.removed.is_none()
             && a.moved_to.is_none()
             && Url::parse(a.fetch_url()).is_ok_and(|u| host_key(&u) == host)
-            && ctx
-                .store
-                .version(&a.id, a.versions)
-                .ok()
-                .flatten()
-                .is_some_and(|v| v.content_hash == hash)
     };
-    same_text
-        .into_iter()
-        .filter(|other| other != id)
-        .find(|other| {
-            ctx.store
-                .article(other)
-                .ok()
-                .flatten()
-                .is_some_and(|a| same_article(&a))
-        })
+    let candidates: Vec<ArticleRecord> = similar
+        .iter()
+        .filter_map(|other| ctx.store.article(other).ok().flatten())
+        .filter(live_here)
+        .collect();
+    let identical = candidates.iter().find(|a| {
+        ctx.store
+            .version(&a.id, a.versions)
+            .ok()
+            .flatten()
+            .is_some_and(|v| v.content_hash == hash)
+    });
+    if let Some(a) = identical {
+        return Some(a.id.clone());
+    }
+    for a in &candidates {
+        if redirects_to(ctx, a, id).await {
+            return Some(a.id.clone());
+        }
+    }
+    None
+}
+
+/// Whether `article`'s URL now answers with a permanent redirect to article `id`.
+async fn redirects_to(ctx: &Context, article: &ArticleRecord, id: &str) -> bool {
+    let Ok(url) = Url::parse(article.fetch_url()) else {
+        return false;
+    };
+    match ctx.fetcher.get(&url, &Validators::default()).await {
+        Ok(FetchOutcome::Fetched(page)) => {
+            page.moved_permanently.is_some() && canonical::article_id(&page.url) == id
+        }
+        _ => false,
+    }
 }
 
 /// A newly found URL that is where the stored article `old` moved to.
@@ -439,7 +462,9 @@ async fn apply(
     let alert = worth_alerting(ctx, &change, &history)
         .then(|| version_alert(&article, &version, Some(&change)));
     tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, alerted = alert.is_some(), "article updated");
-    let update = story.has_copies.then(|| ChangeSignature::of(&change.diff));
+    let update = (!story.copies.is_empty()).then(|| ChangeSignature::of(&change.diff));
+    let story_ids = story.copies.iter().map(String::as_str);
+    ctx.hot.warm(story_ids.chain([article.id.as_str()]));
     let new = NewVersion {
         version: &version,
         raw: &fetch.raw,
@@ -465,8 +490,8 @@ struct NewVersion<'a> {
 struct StoryPlace {
     /// The fingerprint record to store with the version.
     record: Option<Vec<u8>>,
-    /// Whether other articles are copies of the same story.
-    has_copies: bool,
+    /// The other articles that are copies of the same story.
+    copies: Vec<String>,
 }
 
 /// Sets the topics and the story of `article` from its new `version`; returns
@@ -498,21 +523,37 @@ async fn annotate(ctx: &Context, article: &mut ArticleRecord, version: &Version)
         .await;
     article.topics = topics;
     let mut clusters = ctx.clusters.lock().unwrap_or_else(|e| e.into_inner());
+    if article.cluster.is_some() && clusters.cluster_of(&article.id).is_none() {
+        restore_story(ctx, &mut clusters, &article.id);
+    }
     match clusters.assign(&article.id, &fingerprint) {
         Ok(assignment) => {
             article.cluster = Some(assignment.cluster);
             StoryPlace {
                 record: clusters.stored(&article.id).and_then(|s| s.to_bytes().ok()),
-                has_copies: !assignment.copies_of.is_empty(),
+                copies: assignment.copies_of,
             }
         }
         Err(error) => {
             tracing::error!(id = %article.id, %error, "cannot place the article in a story");
             StoryPlace {
                 record: None,
-                has_copies: false,
+                copies: Vec::new(),
             }
         }
+    }
+}
+
+/// Puts an article that is no longer resident back into the story clusters from
+/// its stored record, so that it keeps its story when it changes.
+fn restore_story(ctx: &Context, clusters: &mut Clusters, id: &str) {
+    let record = match ctx.store.fingerprint(id) {
+        Ok(Some(bytes)) => StoredFingerprint::from_bytes(&bytes).map_err(|e| e.to_string()),
+        Ok(None) => return,
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = record.and_then(|r| clusters.restore(id, r).map_err(|e| e.to_string())) {
+        tracing::warn!(id, %error, "cannot restore the article's story; it is placed anew");
     }
 }
 

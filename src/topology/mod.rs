@@ -6,7 +6,8 @@
 //! or failing ([`source_health`]). Each link it has not seen becomes an article
 //! task that fetches, extracts and stores version 1 ([`articles`]); a scheduler task takes stored articles whose revisit is due
 //! and runs them through the same path, which stores a new version and emits an
-//! `updated` alert with its diff when the text changed. Alerts are queued in the
+//! `updated` alert with its diff when the text changed; articles whose story just
+//! changed are revisited ahead of the others on their host ([`hot_articles`]). Alerts are queued in the
 //! store's outbox, from which one task per sink delivers them; an update of a
 //! story with copies elsewhere is held for the story window first
 //! ([`story_window`]), so that the copies' same changes join it. CPU-bound work (parsing, extraction, diffing) runs on the
@@ -20,6 +21,7 @@
 mod articles;
 mod feed_control;
 mod feed_set;
+mod hot_articles;
 mod poller;
 mod source_health;
 mod story_window;
@@ -37,13 +39,14 @@ use crate::alerts::story::StoryHolds;
 use crate::alerts::{Alert, Sink};
 use crate::changes::Detector;
 use crate::config::{Config, ScheduleConfig};
-use crate::dedup::{Clusters, StoredFingerprint};
+use crate::dedup::{Clusters, Loader, StoredFingerprint};
 use crate::extract::SiteRules;
 use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::Metrics;
 use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
 use crate::topics::TopicSet;
+use hot_articles::HotArticles;
 
 pub use feed_control::FeedControl;
 pub use feed_set::{ActiveFeed, import_feed_list, record_imports};
@@ -91,6 +94,8 @@ pub(crate) struct Context {
     pub story_window: Duration,
     /// Alerts held for their story window.
     pub holds: Mutex<StoryHolds>,
+    /// Articles whose story just changed: revisited ahead of the others.
+    pub hot: HotArticles,
     /// Wakes the release task when a hold is added.
     pub holds_changed: Notify,
     pub shutdown: CancellationToken,
@@ -198,10 +203,14 @@ impl Topology {
             detector: Detector::default(),
             topics: Arc::new(config.topic_set()?),
             rules: config.extract.clone(),
-            clusters: Mutex::new(load_clusters(store.as_ref())?),
+            clusters: Mutex::new(load_clusters(
+                store.as_ref(),
+                config.storage.resident_fingerprints,
+            )?),
             minor_edits: config.alerts.minor_edits,
             story_window: config.alerts.story_window,
             holds: Mutex::new(StoryHolds::new(store.holds()?)),
+            hot: HotArticles::new(config.alerts.story_window),
             holds_changed: Notify::new(),
             store,
             sinks,
@@ -284,15 +293,15 @@ impl Topology {
 }
 
 /// Rebuilds the story clusters from the stored fingerprints.
-fn load_clusters(store: &dyn Store) -> Result<Clusters, TopologyError> {
-    let mut records = Vec::new();
-    for (id, bytes) in store.fingerprints()? {
-        match StoredFingerprint::from_bytes(&bytes) {
-            Ok(record) => records.push((id, record)),
+fn load_clusters(store: &dyn Store, resident: usize) -> Result<Clusters, TopologyError> {
+    let mut loader = Loader::new(resident);
+    store.each_fingerprint(
+        &mut |id, bytes| match StoredFingerprint::from_bytes(bytes) {
+            Ok(record) => loader.add(id.to_string(), record),
             Err(error) => tracing::warn!(id = %id, %error, "unreadable fingerprint skipped"),
-        }
-    }
-    let loaded = Clusters::load(records).map_err(TopologyError::Dedup)?;
+        },
+    )?;
+    let loaded = loader.finish().map_err(TopologyError::Dedup)?;
     if !loaded.stale.is_empty() {
         tracing::info!(
             articles = loaded.stale.len(),
