@@ -21,7 +21,7 @@ use crate::fetch::Validators;
 
 pub use care::{StoreStats, TreeStats};
 pub use compress::RawSnapshot;
-pub use export::{ExportError, export_jsonl};
+pub use export::{ExportError, ExportOptions, export_jsonl};
 pub use sled_store::SledStore;
 
 /// A storage failure, naming what was being done.
