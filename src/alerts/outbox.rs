@@ -112,7 +112,7 @@ pub async fn deliver_loop(
     stop: CancellationToken,
 ) {
     loop {
-        let batch = match store.outbox(&slot.name, BATCH) {
+        let batch = match durable_batch(&slot, &store).await {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::error!(sink = %slot.name, %error, "cannot read the outbox");
@@ -138,6 +138,23 @@ pub async fn deliver_loop(
             wait(&slot, &stop, until_retry).await;
         }
     }
+}
+
+/// The oldest entries of `slot`'s queue, once they are on disk: an alert is
+/// delivered only after the version it announces can no longer be lost to a
+/// crash or a failed write.
+async fn durable_batch(
+    slot: &SinkSlot,
+    store: &Arc<dyn Store>,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    let batch = store.outbox(&slot.name, BATCH)?;
+    if !batch.is_empty() {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .expect("a store flush does not panic")?;
+    }
+    Ok(batch)
 }
 
 /// What a round of deliveries achieved.
