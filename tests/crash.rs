@@ -51,7 +51,11 @@ async fn a_version_whose_alert_was_printed_survives_a_sigkill() {
     for round in 0..6 {
         let path = format!("/story-{round}.html");
         let text = format!("Envoys met for round {round} of talks in Geneva, officials said.");
-        server.set(&path, "text/html", article(&format!("Round {round}"), &[&text]));
+        server.set(
+            &path,
+            "text/html",
+            article(&format!("Round {round}"), &[&text]),
+        );
         links.push(server.url(&path));
         server.set("/rss.xml", "application/rss+xml", rss(&links));
         let (mut daemon, alert) = run_until_new(&config, &data, &server.url(&path));
