@@ -112,10 +112,13 @@ pub async fn deliver_loop(
     stop: CancellationToken,
 ) {
     loop {
+        if !writable(store.as_ref(), &stop).await {
+            return;
+        }
         let batch = match durable_batch(&slot, &store).await {
             Ok(batch) => batch,
             Err(error) => {
-                tracing::error!(sink = %slot.name, %error, "cannot read the outbox");
+                tracing::error!(sink = %slot.name, %error, "cannot read the outbox or make it durable");
                 if wait(&slot, &stop, Some(Duration::from_secs(1))).await {
                     return;
                 }
@@ -137,6 +140,18 @@ pub async fn deliver_loop(
                 .map(|at| (at - Utc::now()).to_std().unwrap_or_default());
             wait(&slot, &stop, until_retry).await;
         }
+    }
+}
+
+/// Waits while the store cannot be written (a delivery is recorded by a write);
+/// false if `stop` came first.
+async fn writable(store: &dyn Store, stop: &CancellationToken) -> bool {
+    match store.write_gate() {
+        Some(gate) if !gate.is_open() => tokio::select! {
+            _ = stop.cancelled() => false,
+            _ = gate.opened() => true,
+        },
+        _ => true,
     }
 }
 
