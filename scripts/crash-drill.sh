@@ -2,8 +2,10 @@
 # Crash drill: redline ingests newsfarm while it is killed with SIGKILL at random
 # moments and started again on the same store, then a last run drains it.
 #   scripts/crash-drill.sh [SCENARIO] [KILLS] [EARLY_KILLS] [SEED]
-# The first EARLY_KILLS (default 8) kills fall within 0.3-3 s of a start, without
-# moving newsfarm's clock: inside the first full ingest, when writes are densest.
+# newsfarm starts at step START_STEP (default 20: about 1,400 articles on medium),
+# so that the first full ingest is long; the first EARLY_KILLS (default 8) kills
+# fall within 0.3-2.5 s of a start, without moving newsfarm's clock: inside that
+# ingest, when writes are densest.
 # Each later run advances the clock one step after a random 0-2 s and is killed
 # 1-6 s later (revisits, new articles, story windows). The last run advances
 # 3 more steps, waits until every alert is delivered to the webhook receiver
@@ -19,6 +21,7 @@ early=${3:-8}
 seed=${4:-$RANDOM}
 port=${NEWSFARM_PORT:-8830}
 hook_port=${HOOK_PORT:-8831}
+start_step=${START_STEP:-20}
 farm=${NEWSFARM_DIR:-../shared/newsfarm}
 out=target/crash-drill
 rm -rf "$out" && mkdir -p "$out"
@@ -28,6 +31,7 @@ RANDOM=$seed
 
 cargo build --release --quiet
 python3 "$farm/newsfarm.py" serve --scenario "$scenario" --port "$port" --quiet --latency-ms 20-60 \
+  --start-step "$start_step" \
   2>"$out/newsfarm.log" &
 farm_pid=$!
 python3 scripts/webhook-receiver.py --port "$hook_port" --fail-rate 0.1 --seed "$seed" \
@@ -55,7 +59,7 @@ articles() { cat "$out"/alerts.*.jsonl | grep -c '"event":"new"' || true; }
 for kill in $(seq 1 "$kills"); do
   start_redline
   if [ "$kill" -le "$early" ]; then
-    pause 0.3 3
+    pause 0.3 2.5
   else
     pause 0 2
     advance
