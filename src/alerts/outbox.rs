@@ -1,6 +1,7 @@
 //! The delivery side of the outbox: one worker per sink takes the sink's queue
-//! from the store in order, delivers it, and removes an entry only once it is
-//! delivered. Failures are retried with exponential backoff and jitter (or after
+//! from the store in order, flushes the store (an alert goes out only once the
+//! version it announces is on disk), delivers it, and removes an entry only
+//! once it is delivered. Failures are retried with exponential backoff and jitter (or after
 //! the receiver's Retry-After) until the sink's maximum age, then go to the
 //! failed list, as do alerts the receiver refuses for good (4xx).
 
