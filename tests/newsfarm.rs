@@ -157,7 +157,7 @@ async fn every_article_of_the_small_scenario_is_ingested() {
         writeln!(file, "{}", serde_json::to_string(alert).unwrap()).unwrap();
     }
     let mut export = Vec::new();
-    redline::store::export_jsonl(&store, &mut export, false).unwrap();
+    redline::store::export_jsonl(&store, &mut export, Default::default()).unwrap();
     std::fs::write(out.join("export.jsonl"), &export).unwrap();
     eprintln!(
         "ingested {} of {} articles in the truth; {} alerts",

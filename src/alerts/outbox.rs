@@ -1,6 +1,7 @@
 //! The delivery side of the outbox: one worker per sink takes the sink's queue
-//! from the store in order, delivers it, and removes an entry only once it is
-//! delivered. Failures are retried with exponential backoff and jitter (or after
+//! from the store in order, flushes the store (an alert goes out only once the
+//! version it announces is on disk), delivers it, and removes an entry only
+//! once it is delivered. Failures are retried with exponential backoff and jitter (or after
 //! the receiver's Retry-After) until the sink's maximum age, then go to the
 //! failed list, as do alerts the receiver refuses for good (4xx).
 
@@ -112,10 +113,13 @@ pub async fn deliver_loop(
     stop: CancellationToken,
 ) {
     loop {
-        let batch = match store.outbox(&slot.name, BATCH) {
+        if !writable(store.as_ref(), &stop).await {
+            return;
+        }
+        let batch = match durable_batch(&slot, &store).await {
             Ok(batch) => batch,
             Err(error) => {
-                tracing::error!(sink = %slot.name, %error, "cannot read the outbox");
+                tracing::error!(sink = %slot.name, %error, "cannot read the outbox or make it durable");
                 if wait(&slot, &stop, Some(Duration::from_secs(1))).await {
                     return;
                 }
@@ -138,6 +142,35 @@ pub async fn deliver_loop(
             wait(&slot, &stop, until_retry).await;
         }
     }
+}
+
+/// Waits while the store cannot be written (a delivery is recorded by a write);
+/// false if `stop` came first.
+async fn writable(store: &dyn Store, stop: &CancellationToken) -> bool {
+    match store.write_gate() {
+        Some(gate) if !gate.is_open() => tokio::select! {
+            _ = stop.cancelled() => false,
+            _ = gate.opened() => true,
+        },
+        _ => true,
+    }
+}
+
+/// The oldest entries of `slot`'s queue, once they are on disk: an alert is
+/// delivered only after the version it announces can no longer be lost to a
+/// crash or a failed write.
+async fn durable_batch(
+    slot: &SinkSlot,
+    store: &Arc<dyn Store>,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    let batch = store.outbox(&slot.name, BATCH)?;
+    if !batch.is_empty() {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .expect("a store flush does not panic")?;
+    }
+    Ok(batch)
 }
 
 /// What a round of deliveries achieved.

@@ -12,13 +12,13 @@ use crate::alerts::{OutputFormat, Sink, WebhookSink};
 use crate::api::{self, ApiClient, ClientError, CommandRunner, Listen};
 use crate::config::Config;
 use crate::demo;
-use crate::store::SledStore;
+use crate::store::GuardedStore;
 use crate::topology::DaemonHandles;
 use crate::topology::Topology;
 
 pub(super) async fn run(config: &Config, args: &Args, run: &RunArgs) -> anyhow::Result<()> {
     let dir = data_dir(args, config);
-    let store = SledStore::open(&dir, config.storage.cache_capacity_mb)?;
+    let store = GuardedStore::open(&dir, config.storage.cache_capacity_mb)?;
     tracing::info!(data_dir = %dir.display(), "store opened");
     let topology = Topology::new(config.clone(), Arc::new(store), sinks(config, run)?)?;
     let stop = topology.shutdown_token();

@@ -321,11 +321,11 @@ struct JsonDiff<'a> {
 
 pub(super) fn export(
     store: &dyn Store,
-    with_text: bool,
+    options: crate::store::ExportOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(out);
-    crate::store::export_jsonl(store, &mut out, with_text).context("export failed")?;
+    crate::store::export_jsonl(store, &mut out, options).context("export failed")?;
     out.flush()?;
     Ok(())
 }

@@ -75,6 +75,9 @@ enum Command {
         /// Also write each article's latest text (title, then body) as `text`.
         #[arg(long)]
         with_text: bool,
+        /// Also list every stored version (number, title, hash, first seen) as `history`.
+        #[arg(long)]
+        history: bool,
     },
     /// Follow alerts live from the running daemon.
     Tail,
@@ -219,7 +222,14 @@ async fn run_on_store(
         Command::Export {
             format: ExportFormat::Jsonl,
             with_text,
-        } => inspect::export(store, *with_text, out),
+            history,
+        } => {
+            let options = crate::store::ExportOptions {
+                with_text: *with_text,
+                history: *history,
+            };
+            inspect::export(store, options, out)
+        }
         Command::Alerts(command) => alerts::run(store, command, out),
         Command::Db(command) => db::run(store, command, out),
         Command::Reextract(a) => db::reextract(store, config, a, out),

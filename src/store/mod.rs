@@ -9,6 +9,7 @@
 mod care;
 mod compress;
 mod export;
+mod guarded;
 mod sled_store;
 
 use chrono::{DateTime, Utc};
@@ -21,7 +22,8 @@ use crate::fetch::Validators;
 
 pub use care::{StoreStats, TreeStats};
 pub use compress::RawSnapshot;
-pub use export::{ExportError, export_jsonl};
+pub use export::{ExportError, ExportOptions, export_jsonl};
+pub use guarded::{GuardedStore, WriteGate};
 pub use sled_store::SledStore;
 
 /// A storage failure, naming what was being done.
@@ -38,6 +40,15 @@ pub enum StoreError {
         context: &'static str,
         source: sled::Error,
     },
+    #[error("the store in {path} is closed after a failed write and could not be opened again yet")]
+    Unavailable { path: std::path::PathBuf },
+    #[error("cannot tell the free space of {path}: {source}")]
+    Space {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the file system of {path} is still full ({free} bytes free)")]
+    Full { path: std::path::PathBuf, free: u64 },
     #[error("stored record for {key} is unreadable: {source}")]
     Corrupt {
         key: String,
@@ -65,6 +76,20 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+}
+
+impl StoreError {
+    /// Whether the error is the file system's (a full disk, a failing device)
+    /// rather than the data's.
+    pub fn is_io(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Backend {
+                source: sled::Error::Io(_),
+                ..
+            }
+        )
+    }
 }
 
 /// A stored article: what is known about it besides its versions.
@@ -369,4 +394,14 @@ pub trait Store: Send + Sync {
     /// Decodes every record and checks that they refer to each other as they
     /// should; returns the problems found (none on a sound store).
     fn check(&self) -> Result<Vec<String>, StoreError>;
+    /// The gate that closes while writes fail, for stores that watch their
+    /// writes (see [`GuardedStore`]); `None` for a store that does not.
+    fn write_gate(&self) -> Option<std::sync::Arc<WriteGate>> {
+        None
+    }
+    /// Tries to make the store writable again after its gate closed; an error
+    /// says why it cannot write yet.
+    fn recover(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

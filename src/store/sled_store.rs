@@ -226,6 +226,15 @@ impl SledStore {
         }
     }
 
+    /// Writes a small record and flushes it to disk: whether writes succeed.
+    pub(super) fn probe_write(&self) -> Result<(), StoreError> {
+        let now = Utc::now().timestamp_millis().to_be_bytes();
+        self.db
+            .insert("write-probe", &now)
+            .map_err(backend("writing a probe record"))?;
+        self.flush()
+    }
+
     /// A version's page as stored: later versions against the first one's page.
     fn encode_raw(&self, id: &str, number: u32, raw: &RawSnapshot) -> Vec<u8> {
         let base = match number {

@@ -39,6 +39,9 @@ pub(super) async fn discover(ctx: Arc<Context>, job: NewArticle) {
 }
 
 async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
+    if !ctx.writable(&ctx.shutdown).await {
+        return Ok(());
+    }
     let no_validators = Validators::default();
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
@@ -121,6 +124,9 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
     let Some(article) = stored else {
         return Ok(());
     };
+    if !ctx.writable(&ctx.shutdown).await {
+        return Ok(());
+    }
     let url =
         Url::parse(article.fetch_url()).map_err(|e| format!("{}: {e}", article.fetch_url()))?;
     let fetched = tokio::select! {

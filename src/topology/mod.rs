@@ -13,6 +13,9 @@
 //! ([`story_window`]), so that the copies' same changes join it. CPU-bound work (parsing, extraction, diffing) runs on the
 //! blocking pool, bounded by a semaphore sized to the cores.
 //!
+//! While the store cannot write (a full disk), polls, fetches, revisits and
+//! deliveries wait and the store is tried again with backoff ([`write_gate`]).
+//!
 //! Shutdown: when the token is cancelled, polling and scheduling stop, article
 //! tasks that are still fetching are dropped, those that already have their page
 //! finish their writes, held story alerts are released, local sinks are drained
@@ -25,6 +28,7 @@ mod hot_articles;
 mod poller;
 mod source_health;
 mod story_window;
+mod write_gate;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -261,6 +265,7 @@ impl Topology {
         self.feeds.start(feeds).await;
         ctx.tasks.spawn(revisit_scheduler(ctx.clone()));
         ctx.tasks.spawn(story_window::release_loop(ctx.clone()));
+        ctx.tasks.spawn(write_gate::recovery_loop(ctx.clone()));
         let delivery = TaskTracker::new();
         let stop_delivery = CancellationToken::new();
         for slot in &ctx.sinks {
@@ -317,6 +322,9 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep(SCHEDULER_TICK) => {}
+        }
+        if !ctx.writable(&ctx.shutdown).await {
+            return;
         }
         let due = match ctx.store.due(chrono::Utc::now(), SCHEDULER_BATCH) {
             Ok(due) => due,

@@ -70,6 +70,7 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
     // restart are then found again even if the feed itself has not changed.
     let mut conditional = false;
     let mut items = ItemStates::default();
+    let mut store_epoch = ctx.store_reopened();
     loop {
         tokio::select! {
             _ = stop.cancelled() => {
@@ -77,6 +78,17 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
                 return;
             }
             _ = tokio::time::sleep_until(next) => {}
+        }
+        if !ctx.writable(&stop).await {
+            save(&ctx, &record);
+            return;
+        }
+        // Links stored just before a failed write may have been lost with it:
+        // after the store reopened, the feed is read in full to find them again.
+        let reopened = ctx.store_reopened();
+        if reopened != store_epoch {
+            store_epoch = reopened;
+            conditional = false;
         }
         let was_failing = record.error_streak > 0;
         let Some(polled) = poll(
