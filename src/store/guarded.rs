@@ -238,8 +238,11 @@ impl Store for GuardedStore {
     fn release_hold(&self, held: &HeldAlert, entries: &[OutboxEntry]) -> Result<(), StoreError> {
         self.with(|s| s.release_hold(held, entries))
     }
-    fn fingerprints(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.with(|s| s.fingerprints())
+    fn each_fingerprint(&self, visit: &mut dyn FnMut(&str, &[u8])) -> Result<(), StoreError> {
+        self.with(|s| s.each_fingerprint(visit))
+    }
+    fn fingerprint(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with(|s| s.fingerprint(id))
     }
     fn retry_failed(&self, delivery: Option<&str>) -> Result<usize, StoreError> {
         self.with(|s| s.retry_failed(delivery))
