@@ -25,10 +25,13 @@ pub struct HostPolicy {
 
 /// How a request queues for its host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Priority {
-    /// Feed polls and new articles.
+pub enum Priority {
+    /// Feed polls, new articles and articles whose feed item changed.
     Normal,
-    /// Scheduled revisits.
+    /// Revisits of articles that matter most: those that can raise an alert, or
+    /// whose story just changed.
+    Watched,
+    /// Other scheduled revisits.
     Background,
 }
 
@@ -38,8 +41,12 @@ const FAILURES_BEFORE_PAUSE: u32 = 3;
 /// Politeness state of one host.
 pub(super) struct HostState {
     slots: Arc<Semaphore>,
-    /// Background requests pass this gate (as many as `slots`) before they queue
-    /// for a slot, so that few of them ever wait ahead of normal ones.
+    /// Watched and background requests pass this gate (as many as `slots`)
+    /// before they queue for a slot, so that few of them ever wait ahead of
+    /// normal ones.
+    watched: Arc<Semaphore>,
+    /// Background requests pass this gate first, so that few of them ever wait
+    /// ahead of watched ones.
     background: Arc<Semaphore>,
     spacing: Option<DefaultDirectRateLimiter>,
     state: Mutex<Health>,
@@ -58,6 +65,7 @@ impl HostState {
             .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         HostState {
             slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            watched: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             background: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             spacing,
             state: Mutex::new(Health::default()),
@@ -65,16 +73,21 @@ impl HostState {
         }
     }
 
-    /// Waits for a request slot. Background requests first pass a gate as wide
-    /// as the host's slots, so at most that many of them queue ahead of a normal
-    /// request.
+    /// Waits for a request slot. Requests below normal first pass gates as wide
+    /// as the host's slots (background ones both gates, held until they have a
+    /// slot), so at most that many of each class queue ahead of a request of a
+    /// higher class.
     pub async fn slot(&self, priority: Priority) -> OwnedSemaphorePermit {
-        let gate = match priority {
+        let background = match priority {
             Priority::Background => Some(acquire(&self.background).await),
+            Priority::Normal | Priority::Watched => None,
+        };
+        let watched = match priority {
+            Priority::Background | Priority::Watched => Some(acquire(&self.watched).await),
             Priority::Normal => None,
         };
         let slot = acquire(&self.slots).await;
-        drop(gate);
+        drop((watched, background));
         slot
     }
 
@@ -268,5 +281,38 @@ mod tests {
             task.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["b1", "n", "b2", "b3"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn watched_requests_queue_ahead_of_background_ones_but_one() {
+        let policy = HostPolicy {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let busy = host.slot(Priority::Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let queue = |name: &'static str, priority| {
+            let (host, order) = (host.clone(), order.clone());
+            tokio::spawn(async move {
+                let _slot = host.slot(priority).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        let mut tasks: Vec<_> = ["b1", "b2", "b3"]
+            .into_iter()
+            .map(|name| queue(name, Priority::Background))
+            .collect();
+        tokio::task::yield_now().await;
+        tasks.push(queue("w1", Priority::Watched));
+        tasks.push(queue("w2", Priority::Watched));
+        tokio::task::yield_now().await;
+        tasks.push(queue("n", Priority::Normal));
+        tokio::task::yield_now().await;
+        drop(busy);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["b1", "n", "w1", "w2", "b2", "b3"]);
     }
 }

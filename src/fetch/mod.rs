@@ -31,7 +31,7 @@ use crate::config::FetchConfig;
 use crate::metrics::Metrics;
 use address_policy::{AddressPolicy, GuardedResolver, NameRefused, Refusal};
 
-use hosts::Priority;
+pub use hosts::Priority;
 pub use hosts::{HostPolicy, host_key};
 pub use retry::{backoff, retry_after, scaled_backoff};
 
@@ -211,18 +211,11 @@ impl Fetcher {
         self.get_with(url, validators, Priority::Normal).await
     }
 
-    /// [`Fetcher::get`] for background work (scheduled revisits): it queues for
-    /// a host behind feed polls and new articles, with at most one request per
-    /// host slot waiting ahead of them.
-    pub async fn get_background(
-        &self,
-        url: &Url,
-        validators: &Validators,
-    ) -> Result<FetchOutcome, FetchError> {
-        self.get_with(url, validators, Priority::Background).await
-    }
-
-    async fn get_with(
+    /// [`Fetcher::get`] queued for its host by `priority`: watched and background
+    /// requests (scheduled revisits) wait behind feed polls and new articles,
+    /// background ones also behind watched ones, with at most one request per
+    /// host slot of a lower class waiting ahead.
+    pub async fn get_with(
         &self,
         url: &Url,
         validators: &Validators,

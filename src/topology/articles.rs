@@ -16,7 +16,7 @@ use crate::changes::{Change, ChangeClass, CleanText, Verdict};
 use crate::dedup::{self, ChangeSignature, Clusters, StoredFingerprint};
 use crate::extract::{self, Extracted};
 use crate::fetch::charset::{self, DocKind};
-use crate::fetch::{FetchError, FetchOutcome, Page, Validators, host_key};
+use crate::fetch::{FetchError, FetchOutcome, Page, Priority, Validators, host_key};
 use crate::store::{ArticleRecord, Commit, Due, RawSnapshot, Removal, StoreError, Version};
 use crate::topics::Document;
 
@@ -132,13 +132,8 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
         fetched = async {
-            match why {
-                Revisit::Scheduled(_) if !ctx.hot.is_hot(id) => {
-                    ctx.fetcher.get_background(&url, &article.validators).await
-                }
-                Revisit::Scheduled(_) => ctx.fetcher.get(&url, &article.validators).await,
-                Revisit::FeedItemChanged(_) => ctx.fetcher.get(&url, &article.validators).await,
-            }
+            let priority = revisit_priority(ctx, why, &article);
+            ctx.fetcher.get_with(&url, &article.validators, priority).await
         } => fetched,
     };
     let _guard = ctx.article_lock(id).lock().await;
@@ -154,6 +149,20 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
         Err(error) => return failed_revisit(ctx, article, &error).await,
     };
     result.map_err(|e| e.to_string())
+}
+
+/// How a revisit queues for its host: a changed feed item like a new article;
+/// scheduled revisits of articles on a topic, or whose story just changed,
+/// ahead of the others (on a host slowed by rate limits, they are the ones an
+/// alert depends on).
+fn revisit_priority(ctx: &Context, why: &Revisit, article: &ArticleRecord) -> Priority {
+    match why {
+        Revisit::FeedItemChanged(_) => Priority::Normal,
+        Revisit::Scheduled(_) if !article.topics.is_empty() || ctx.hot.is_hot(&article.id) => {
+            Priority::Watched
+        }
+        Revisit::Scheduled(_) => Priority::Background,
+    }
 }
 
 /// A revisit that got a page: notices a permanent move, then compares the text.

@@ -6,8 +6,9 @@
 //! or failing ([`source_health`]). Each link it has not seen becomes an article
 //! task that fetches, extracts and stores version 1 ([`articles`]); a scheduler task takes stored articles whose revisit is due
 //! and runs them through the same path, which stores a new version and emits an
-//! `updated` alert with its diff when the text changed; articles whose story just
-//! changed are revisited ahead of the others on their host ([`hot_articles`]). Alerts are queued in the
+//! `updated` alert with its diff when the text changed; articles on a topic, and
+//! those whose story just changed ([`hot_articles`]), are revisited ahead of the
+//! others on their host. Alerts are queued in the
 //! store's outbox, from which one task per sink delivers them; an update of a
 //! story with copies elsewhere is held for the story window first
 //! ([`story_window`]), so that the copies' same changes join it. CPU-bound work (parsing, extraction, diffing) runs on the
