@@ -18,11 +18,9 @@ use zstd::bulk::{Compressor, Decompressor};
 
 use super::StoreError;
 
-/// The compression level of version records: fast, and most of the gain on text.
+/// The compression level: fast, and most of the gain on text (level 1 saves
+/// about a quarter of the compression time on real pages for 14% more bytes).
 const LEVEL: i32 = 3;
-/// The level of raw pages, the bulk of what is compressed: level 1 takes about
-/// a third less CPU than 3 on HTML for about a tenth more bytes.
-const RAW_LEVEL: i32 = 1;
 
 thread_local! {
     static COMPRESSOR: RefCell<Compressor<'static>> = RefCell::default();
@@ -57,14 +55,14 @@ struct SnapshotHeader {
 
 /// Compresses `bytes` into one zstd frame.
 pub(super) fn pack(bytes: &[u8]) -> Vec<u8> {
-    compress(bytes, LEVEL, &[])
+    compress(bytes, &[])
 }
 
-/// Compresses `bytes` at `level` against `dictionary` (raw content; may be empty).
-fn compress(bytes: &[u8], level: i32, dictionary: &[u8]) -> Vec<u8> {
+/// Compresses `bytes` against `dictionary` (raw content; may be empty).
+fn compress(bytes: &[u8], dictionary: &[u8]) -> Vec<u8> {
     COMPRESSOR
         .with_borrow_mut(|c| {
-            c.set_dictionary(level, dictionary)?;
+            c.set_dictionary(LEVEL, dictionary)?;
             c.compress(bytes)
         })
         .expect("zstd compresses into a growing buffer")
@@ -116,7 +114,7 @@ pub(super) fn encode_snapshot(snapshot: &RawSnapshot, base: Option<(u32, &[u8])>
     let mut value = (header.len() as u32).to_be_bytes().to_vec();
     value.extend_from_slice(&header);
     let dictionary = base.map_or(&[][..], |(_, page)| page);
-    let body = compress(&snapshot.body, RAW_LEVEL, dictionary);
+    let body = compress(&snapshot.body, dictionary);
     value.extend_from_slice(&body);
     value
 }
