@@ -3,7 +3,8 @@
 //! cluster incrementally, and score pairwise precision/recall against the truth's
 //! `cluster_id` as newsfarm's scorer does, plus sibling pairs merged.
 //!
-//! `cargo bench --bench dedup_newsfarm` (env: NEWSFARM, SCENARIO, HORIZON, OUT_DIR_DEDUP, and
+//! `cargo bench --bench dedup_newsfarm` (env: NEWSFARM, SCENARIO, HORIZON, OUT_DIR_DEDUP,
+//! NEWSFARM_PORT (default 0: a free port), and
 //! PAIRS_CSV: a path prefix for per-pair similarities of same-language pairs, for calibration).
 //! Writes `truth.json` and `export.jsonl` for `newsfarm.py score` into OUT_DIR_DEDUP.
 
@@ -48,6 +49,7 @@ fn start_farm() -> Result<Farm, Error> {
     );
     let script = env_or("NEWSFARM", default);
     let scenario = env_or("SCENARIO", "medium");
+    let port = std::env::var("NEWSFARM_PORT").unwrap_or_else(|_| "0".into());
     let mut child = Command::new("python3")
         .args([
             script.as_str(),
@@ -55,7 +57,7 @@ fn start_farm() -> Result<Farm, Error> {
             "--scenario",
             &scenario,
             "--port",
-            "0",
+            &port,
             "--no-faults",
         ])
         .stdout(Stdio::null())

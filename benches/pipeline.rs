@@ -2,9 +2,14 @@
 //! baselines measured in the same run, and against trafilatura.
 //!
 //! `cargo bench --bench pipeline` (env: NEWSFARM (path of newsfarm.py), SCENARIO
-//! (default large), PAGES (default 500)). Serves newsfarm with `--no-faults` on a
-//! free port, saves every feed and PAGES article pages (spread over the outlets)
-//! under `target/bench-pages/`, then, on one thread:
+//! (default large), PAGES (default 500), NEWSFARM_PORT (default 0: a free port),
+//! ROUNDS (of the whole pipeline, default 3), REAL_PAGES (a directory of saved real pages, default
+//! `../shared/bench/extraction/scrapinghub`), STAGES=0 (the whole pipeline and
+//! trafilatura only, e.g. to profile)). Serves newsfarm with `--no-faults`,
+//! saves every feed and PAGES article pages (spread over the outlets) under
+//! `target/bench-pages/`, then, on one thread, for the newsfarm pages and again
+//! for the real pages (served on loopback by `python3 -m http.server`, saved
+//! under `target/bench-pages-real/`; feed parse is newsfarm's only):
 //!
 //! - stage micro-benchmarks, each with its baseline: feed parse vs quick-xml
 //!   tokenisation (serde_json for JSON Feeds), charset decode vs UTF-8 validation
@@ -15,7 +20,8 @@
 //!   raw word diff of the same texts;
 //! - the whole pipeline per article: fetch from newsfarm on loopback (redline's
 //!   fetcher), decode, extract, clean, classify, fingerprint and cluster, commit
-//!   to a sled store, then compare an edited fetch with it (diff and classes);
+//!   to a sled store with the raw page and an outbox alert, then compare an
+//!   edited fetch with it (diff and classes);
 //!   CPU time of this process (all its threads) per article;
 //! - trafilatura's `extract` alone on the same saved pages, CPU time per page in
 //!   one Python process (`pip install trafilatura`; skipped when missing), and the
@@ -29,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use redline::alerts::{Alert, Event};
 use redline::changes::Detector;
 use redline::config::FetchConfig;
 use redline::dedup::{Clusters, fingerprint};
@@ -36,7 +43,7 @@ use redline::diff::{Side, diff};
 use redline::extract::{SiteRules, extract_served};
 use redline::fetch::charset::{DocKind, decode};
 use redline::fetch::{FetchOutcome, Fetcher, Validators};
-use redline::store::{ArticleRecord, Commit, SledStore, Store, Version};
+use redline::store::{ArticleRecord, Commit, OutboxEntry, RawSnapshot, SledStore, Store, Version};
 use redline::topics::{Document, TopicSet};
 use url::Url;
 
@@ -68,8 +75,9 @@ fn env_or(name: &str, default: &str) -> String {
 /// Starts newsfarm on a free port; returns it and its control URL.
 fn start_farm(script: &str) -> Result<(Farm, String), Error> {
     let scenario = env_or("SCENARIO", "large");
+    let port = env_or("NEWSFARM_PORT", "0");
     let mut child = Command::new("python3")
-        .args([script, "serve", "--scenario", &scenario, "--port", "0"])
+        .args([script, "serve", "--scenario", &scenario, "--port", &port])
         .args(["--no-faults", "--cache-pages", "60000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -201,25 +209,103 @@ fn main() -> Result<(), Error> {
         return Ok(());
     }
     let pages: usize = env_or("PAGES", "500").parse()?;
-    let (_farm, base) = start_farm(&script)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (feeds, saved) = runtime.block_on(download(&base, pages))?;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-pages");
-    save(&dir, &saved)?;
-    let bytes: usize = saved.iter().map(|p| p.body.len()).sum();
-    println!(
-        "{} feeds, {} article pages ({:.1} MB) from newsfarm {}; single thread",
-        feeds.len(),
-        saved.len(),
-        bytes as f64 / 1e6,
-        env_or("SCENARIO", "large")
-    );
+    let topics = TopicSet::from_toml(include_str!("../config/topics.toml"), "config/topics.toml")?;
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
+    {
+        let (_farm, base) = start_farm(&script)?;
+        let (feeds, saved) = runtime.block_on(download(&base, pages))?;
+        let name = format!("newsfarm {}", env_or("SCENARIO", "large"));
+        println!("{} feeds from {name}", feeds.len());
+        if env_or("STAGES", "1") != "0" {
+            feed_stage(&feeds);
+        }
+        pages_report(
+            &runtime,
+            &name,
+            &saved,
+            &target.join("bench-pages"),
+            &topics,
+        )?;
+    }
+    let real = PathBuf::from(env_or(
+        "REAL_PAGES",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/bench/extraction/scrapinghub"
+        ),
+    ));
+    if !real.is_dir() {
+        println!(
+            "no real pages at {} (set REAL_PAGES); skipped",
+            real.display()
+        );
+        return Ok(());
+    }
+    let (_server, base) = serve_dir(&real)?;
+    let saved = runtime.block_on(download_dir(&base, &real))?;
+    let name = format!("real pages {}", real.display());
+    pages_report(
+        &runtime,
+        &name,
+        &saved,
+        &target.join("bench-pages-real"),
+        &topics,
+    )
+}
 
-    // Feed parse vs tokenising the XML (or parsing the JSON) alone.
+/// Serves `dir` on a free loopback port with Python's `http.server`; returns it
+/// and its base URL.
+fn serve_dir(dir: &Path) -> Result<(Farm, String), Error> {
+    let mut child = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let server = Farm(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines.next().ok_or("http.server exited")??;
+    let port = line
+        .split_whitespace()
+        .skip_while(|w| *w != "port")
+        .nth(1)
+        .ok_or("no port in http.server's first line")?
+        .to_string();
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((server, format!("http://127.0.0.1:{port}")))
+}
+
+/// Every `.html` file of `dir`, in name order, fetched from `base`.
+async fn download_dir(base: &str, dir: &Path) -> Result<Vec<Saved>, Error> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".html"))
+        .collect();
+    names.sort();
+    let client = reqwest::Client::new();
+    let mut saved = Vec::new();
+    for name in names {
+        saved.push(get(&client, &format!("{base}/{name}")).await?);
+    }
+    Ok(saved)
+}
+
+/// Feed parse vs tokenising the XML (or parsing the JSON) alone.
+fn feed_stage(feeds: &[Saved]) {
     let parse = measure(feeds.len(), || {
-        for feed in &feeds {
+        for feed in feeds {
             let _ = black_box(redline::feeds::parse(
                 &feed.body,
                 feed.content_type.as_deref(),
@@ -228,7 +314,7 @@ fn main() -> Result<(), Error> {
         }
     });
     let tokenise = measure(feeds.len(), || {
-        for feed in &feeds {
+        for feed in feeds {
             if feed.body.trim_ascii_start().starts_with(b"{") {
                 let _ = black_box(serde_json::from_slice::<serde_json::Value>(&feed.body));
                 continue;
@@ -251,10 +337,48 @@ fn main() -> Result<(), Error> {
         "quick-xml tokens / serde_json",
         tokenise,
     );
+}
 
+/// The page stages, the whole pipeline and trafilatura on one set of pages,
+/// saved under `dir` for trafilatura.
+fn pages_report(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    saved: &[Saved],
+    dir: &Path,
+    topics: &TopicSet,
+) -> Result<(), Error> {
+    save(dir, saved)?;
+    let bytes: usize = saved.iter().map(|p| p.body.len()).sum();
+    println!(
+        "\n{name}: {} pages ({:.1} MB, {:.1} KB on average); single thread",
+        saved.len(),
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e3 / saved.len().max(1) as f64
+    );
+    if env_or("STAGES", "1") != "0" {
+        page_stages(saved, topics);
+    }
+    let per_article = runtime.block_on(pipeline(saved, topics))?;
+    println!(
+        "whole pipeline (fetch, decode, extract, clean, classify, fingerprint, store, diff): {:.3} ms CPU per article",
+        per_article.as_secs_f64() * 1e3
+    );
+    match trafilatura(dir) {
+        Some(ms) => println!(
+            "trafilatura extract alone: {ms:.3} ms CPU per page; trafilatura / redline pipeline: {:.1}x",
+            ms / (per_article.as_secs_f64() * 1e3)
+        ),
+        None => println!("trafilatura not available (pip install trafilatura); comparison skipped"),
+    }
+    Ok(())
+}
+
+/// Each per-page stage against its baseline.
+fn page_stages(saved: &[Saved], topics: &TopicSet) {
     // Decode vs UTF-8 validation.
     let decoded = measure(saved.len(), || {
-        for page in &saved {
+        for page in saved {
             black_box(decode(
                 &page.body,
                 page.content_type.as_deref(),
@@ -264,7 +388,7 @@ fn main() -> Result<(), Error> {
         }
     });
     let utf8 = measure(saved.len(), || {
-        for page in &saved {
+        for page in saved {
             black_box(String::from_utf8_lossy(&page.body));
         }
     });
@@ -329,7 +453,6 @@ fn main() -> Result<(), Error> {
         words,
     );
 
-    let topics = TopicSet::from_toml(include_str!("../config/topics.toml"), "config/topics.toml")?;
     let classify = measure(texts.len(), || {
         for t in &texts {
             black_box(topics.classify(&Document {
@@ -397,20 +520,6 @@ fn main() -> Result<(), Error> {
         "similar TextDiff::from_words",
         raw,
     );
-
-    let per_article = runtime.block_on(pipeline(&saved, &topics))?;
-    println!(
-        "whole pipeline (fetch, decode, extract, clean, classify, fingerprint, store, diff): {:.3} ms CPU per article",
-        per_article.as_secs_f64() * 1e3
-    );
-    match trafilatura(&dir) {
-        Some(ms) => println!(
-            "trafilatura extract alone: {ms:.3} ms CPU per page; trafilatura / redline pipeline: {:.1}x",
-            ms / (per_article.as_secs_f64() * 1e3)
-        ),
-        None => println!("trafilatura not available (pip install trafilatura); comparison skipped"),
-    }
-    Ok(())
 }
 
 fn version(number: u32, title: &str, body: &str) -> Version {
@@ -425,16 +534,28 @@ fn version(number: u32, title: &str, body: &str) -> Version {
     }
 }
 
-/// The daemon's per-article work on every saved page, one after the other;
-/// returns the CPU time of this process per page.
+/// The daemon's per-article work on every saved page, one after the other, ROUNDS
+/// times (default 3, each on a new store); returns the CPU time of this process
+/// per page.
 async fn pipeline(saved: &[Saved], topics: &TopicSet) -> Result<Duration, Error> {
     let fetcher = Fetcher::new(
         &FetchConfig {
             min_host_delay: Duration::ZERO,
+            allow_loopback: true,
             ..FetchConfig::default()
         },
         Default::default(),
     )?;
+    let rounds: u32 = env_or("ROUNDS", "3").parse()?;
+    let mut cpu = Duration::ZERO;
+    for _ in 0..rounds {
+        cpu += round(&fetcher, saved, topics).await?;
+    }
+    Ok(cpu / (saved.len().max(1) as u32 * rounds.max(1)))
+}
+
+/// One round of [`pipeline`]; returns the CPU time it took.
+async fn round(fetcher: &Fetcher, saved: &[Saved], topics: &TopicSet) -> Result<Duration, Error> {
     let store_dir = tempfile::tempdir()?;
     let store = SledStore::open(store_dir.path(), 64)?;
     let detector = Detector::default();
@@ -492,11 +613,37 @@ async fn pipeline(saved: &[Saved], topics: &TopicSet) -> Result<Duration, Error>
             cluster: Some(cluster),
         };
         let links = vec![url.to_string()];
+        let raw = RawSnapshot {
+            url: fetched.url.to_string(),
+            content_type: fetched.content_type.clone(),
+            content_language: fetched.content_language.clone(),
+            fetched_at: now,
+            body: fetched.body.clone(),
+        };
+        let alert = Alert::new(
+            Event::New,
+            id.clone(),
+            article.url.clone(),
+            1,
+            clean.title.clone(),
+            "bench".into(),
+        );
+        let outbox = [OutboxEntry {
+            sink: "stdout".into(),
+            seq: store.next_sequence()?,
+            alert,
+            enqueued: now,
+            attempts: 0,
+            next_attempt: None,
+            last_error: None,
+        }];
         store.commit(&Commit {
             article: Some(&article),
             version: Some(&v1),
             links: &links,
             fingerprint: record.as_deref(),
+            raw: Some(&raw),
+            outbox: &outbox,
             ..Commit::default()
         })?;
         let history = store.versions(&id)?;
@@ -504,7 +651,7 @@ async fn pipeline(saved: &[Saved], topics: &TopicSet) -> Result<Duration, Error>
         black_box(detector.compare(&host, &id, &history, &update));
     }
     store.flush()?;
-    Ok((cpu_time() - started) / saved.len().max(1) as u32)
+    Ok(cpu_time() - started)
 }
 
 /// trafilatura's CPU time per page on the saved pages, in ms, if it is installed.

@@ -1,6 +1,7 @@
 //! Topic filter precision and recall on a local newsfarm, overall and per language.
 //!
-//! Starts `newsfarm serve --scenario medium --no-faults --port 0` (override with
+//! Starts `newsfarm serve --scenario medium --no-faults --port 0` (the port from
+//! `NEWSFARM_PORT` when set; override the scenario with
 //! `NEWSFARM_SCENARIO`; the script is found at `../shared/newsfarm/newsfarm.py`
 //! or `NEWSFARM`), advances its clock to the horizon, fetches every article in
 //! `/_truth`, extracts it as the pipeline does and classifies it with
@@ -100,6 +101,7 @@ fn start_newsfarm() -> Result<(Server, String)> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| manifest_path("../shared/newsfarm/newsfarm.py"));
     let scenario = std::env::var("NEWSFARM_SCENARIO").unwrap_or_else(|_| "medium".into());
+    let port = std::env::var("NEWSFARM_PORT").unwrap_or_else(|_| "0".into());
     let mut child = Command::new("python3")
         .arg(&script)
         .args([
@@ -107,7 +109,7 @@ fn start_newsfarm() -> Result<(Server, String)> {
             "--scenario",
             &scenario,
             "--port",
-            "0",
+            &port,
             "--no-faults",
         ])
         .stdout(Stdio::null())

@@ -10,7 +10,7 @@
 # bytes written), RSS per step, and the store's bytes on disk against the bytes
 # of the records it holds. Details: scripts/bench_e2e.py. Output files land in
 # target/bench-e2e-SCENARIO/. Env: NEWSFARM_DIR, NEWSFARM_PORT, IDLE_WAIT, IDLE_SECONDS,
-# CONFIG, INGEST_ONLY, PERF, REDLINE_BIN, OUT (see scripts/bench_e2e.py).
+# CONFIG, INGEST_ONLY, PERF, PERF_IDLE, REDLINE_BIN, OUT (see scripts/bench_e2e.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin redline --example store-bytes

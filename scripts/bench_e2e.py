@@ -11,13 +11,14 @@ Phases, all on one machine (newsfarm and redline share the cores):
    and its `detected_at` is compared with the wall time the step was advanced.
    The same for `new` alerts of articles first listed at a step >= 1.
 3. idle: no advancing; after the revisit window of the last new articles has
-   passed (IDLE_WAIT seconds, default 135 for revisit_stop_after = 2m), a window
+   passed (IDLE_WAIT seconds, default the config's revisit_stop_after + 15 s), a window
    of IDLE_SECONDS (default 30) in which feeds answer 304: CPU ms per feed poll,
    304 share, and bytes the daemon wrote to disk (/proc/PID/io write_bytes).
 4. disk: redline stopped with SIGTERM; `du` of the data directory against the
    key and value bytes of every sled tree (examples/store-bytes).
 
 PERF=FREQ records a perf profile of redline during the ingest (OUT/perf.data);
+PERF_IDLE=FREQ one during the idle window (OUT/perf-idle.data);
 INGEST_ONLY=1 stops after the ingest; CONFIG=FILE replaces config/newsfarm.toml;
 REDLINE_BIN=PATH runs another build (a baseline); OUT=DIR moves the output files.
 """
@@ -38,7 +39,6 @@ from datetime import datetime
 SCENARIO, STEPS, PACE = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 PORT = int(os.environ.get("NEWSFARM_PORT", "8820"))
 FARM = os.environ.get("NEWSFARM_DIR", "../shared/newsfarm")
-IDLE_WAIT = float(os.environ.get("IDLE_WAIT", "135"))
 IDLE_SECONDS = float(os.environ.get("IDLE_SECONDS", "30"))
 OUT = os.environ.get("OUT", f"target/bench-e2e-{SCENARIO}")
 CONTROL = f"http://127.0.0.1:{PORT}"
@@ -125,6 +125,29 @@ def percentiles(values):
     )
 
 
+def revisit_span(config):
+    """The config's revisit_stop_after in seconds ("90s", "3m", "1h"; default 2m)."""
+    found = re.search(r'revisit_stop_after\s*=\s*"(\d+)([smh])"', config)
+    if not found:
+        return 120
+    return int(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2)]
+
+
+def record(freq, name, pid):
+    """A perf profile of `pid` at `freq` Hz into OUT/name, when `freq` is set."""
+    if not freq:
+        return None
+    return subprocess.Popen(["perf", "record", "-F", freq, "--call-graph", "dwarf,16384", "-o",
+                             os.path.join(OUT, name), "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(perf):
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
+
+
 def main():
     # SIGTERM unwinds like Ctrl-C, so that newsfarm and redline are stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -147,6 +170,7 @@ def main():
         truth0 = json.loads(get("/_truth"))
         target = len(truth0["articles"])
         config = open(os.environ.get("CONFIG", "config/newsfarm.toml")).read()
+        idle_wait = float(os.environ.get("IDLE_WAIT", revisit_span(config) + 15))
         config = config.replace("127.0.0.1:8800", f"127.0.0.1:{PORT}")
         config_path = os.path.join(OUT, "newsfarm.toml")
         open(config_path, "w").write(config)
@@ -163,11 +187,7 @@ def main():
             stderr=open(os.path.join(OUT, "redline.log"), "w"),
         )
         sock = os.path.join(data, "redline.sock")
-        perf = None
-        if os.environ.get("PERF"):
-            perf = subprocess.Popen(["perf", "record", "-F", os.environ["PERF"], "--call-graph", "dwarf,16384", "-o",
-                                     os.path.join(OUT, "perf.data"), "-p", str(redline.pid)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        perf = record(os.environ.get("PERF"), "perf.data", redline.pid)
         stored, last_progress, last_count, t95 = 0, time.time(), -1, None
         while True:
             time.sleep(0.25)
@@ -183,9 +203,7 @@ def main():
             if stored >= target or now - last_progress > 20:
                 break
         elapsed = time.time() - started
-        if perf is not None:
-            perf.send_signal(signal.SIGINT)
-            perf.wait()
+        stop(perf)
         ingest_cpu = cpu_seconds(redline.pid)
         farm_cpu = cpu_seconds(farm.pid) - farm_cpu0
         hwm_ingest = status_kb(redline.pid, "VmHWM") / 1024
@@ -206,18 +224,21 @@ def main():
             urllib.request.urlopen(req, timeout=60).read()
             time.sleep(PACE)
             rss.append(status_kb(redline.pid, "VmRSS") / 1024)
-        log(f"advanced {STEPS} steps; waiting {IDLE_WAIT:.0f} s for the revisits to end")
+        log(f"advanced {STEPS} steps; waiting {idle_wait:.0f} s for the revisits to end")
         rss_steps = " ".join(f"{r:.0f}" for r in rss)
         print(f"memory: RSS after each step (MiB): {rss_steps}")
 
         # 3. idle
-        deadline = time.time() + IDLE_WAIT
+        deadline = time.time() + idle_wait
         while time.time() < deadline:
             time.sleep(10)
             rss.append(status_kb(redline.pid, "VmRSS") / 1024)
+        perf = record(os.environ.get("PERF_IDLE"), "perf-idle.data", redline.pid)
         m0, c0, w0 = metrics(sock), cpu_seconds(redline.pid), write_bytes(redline.pid)
         time.sleep(IDLE_SECONDS)
         m1, c1, w1 = metrics(sock), cpu_seconds(redline.pid), write_bytes(redline.pid)
+
+        stop(perf)
 
         def delta(name):
             return m1.get(name, 0) - m0.get(name, 0)

@@ -3,6 +3,7 @@
 //! delivery, outbox depth, fetch and extraction latency, and per-feed health
 //! (error streak, last success, silent or failing).
 
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -21,6 +22,28 @@ pub struct ClassLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FeedLabel {
     pub feed: String,
+}
+
+/// One feed's gauges, found in their families on first use and kept by the
+/// feed's poller, so that a poll does not look them up by URL again.
+pub struct FeedGauges {
+    label: FeedLabel,
+    error_streak: OnceLock<Gauge>,
+    last_success: OnceLock<Gauge<f64, AtomicU64>>,
+    source_state: OnceLock<Gauge>,
+}
+
+impl FeedGauges {
+    pub fn new(feed: &str) -> FeedGauges {
+        FeedGauges {
+            label: FeedLabel {
+                feed: feed.to_string(),
+            },
+            error_streak: OnceLock::new(),
+            last_success: OnceLock::new(),
+            source_state: OnceLock::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -162,6 +185,27 @@ impl Metrics {
         self.http_responses
             .get_or_create(&ClassLabel { class })
             .inc();
+    }
+
+    /// Sets a feed's error streak gauge.
+    pub fn set_error_streak(&self, feed: &FeedGauges, streak: i64) {
+        feed.error_streak
+            .get_or_init(|| self.feed_error_streak.get_or_create(&feed.label).clone())
+            .set(streak);
+    }
+
+    /// Sets a feed's last success gauge (Unix seconds).
+    pub fn set_last_success(&self, feed: &FeedGauges, at: f64) {
+        feed.last_success
+            .get_or_init(|| self.feed_last_success.get_or_create(&feed.label).clone())
+            .set(at);
+    }
+
+    /// Sets a feed's source state gauge.
+    pub fn set_source_state(&self, feed: &FeedGauges, state: i64) {
+        feed.source_state
+            .get_or_init(|| self.feed_source_state.get_or_create(&feed.label).clone())
+            .set(state);
     }
 
     /// The metrics in the Prometheus text format.

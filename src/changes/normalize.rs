@@ -2,7 +2,7 @@
 //! removed, whitespace collapsed; and the digit masks that let volatile lines
 //! ("Updated 5 minutes ago", "Просмотров: 1 204") be recognised across fetches.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// Characters that change nothing a reader sees: zero-width spaces and joiners,
 /// bidi marks and isolates, the BOM, soft hyphens, the Arabic letter mark.
@@ -14,8 +14,25 @@ fn is_invisible(c: char) -> bool {
 
 /// One line of text as it is compared: NFC, no invisible characters, single spaces.
 pub fn normalize_line(line: &str) -> String {
+    if is_normal(line) {
+        return line.to_string();
+    }
     let visible: String = line.nfc().filter(|c| !is_invisible(*c)).collect();
     visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether [`normalize_line`] would return `line` as it is (most extracted
+/// lines): NFC already, nothing invisible, single spaces between words only.
+fn is_normal(line: &str) -> bool {
+    let mut previous = ' ';
+    for c in line.chars() {
+        let space = c.is_whitespace();
+        if is_invisible(c) || (space && (c != ' ' || previous == ' ')) {
+            return false;
+        }
+        previous = c;
+    }
+    previous != ' ' && is_nfc_quick(line.chars()) == IsNormalized::Yes
 }
 
 /// A digit in any script as its ASCII value (Arabic-Indic and Persian digits included).
@@ -82,6 +99,30 @@ mod tests {
             "السلام\u{0640}",
             "tatweel is visible and kept"
         );
+    }
+
+    #[test]
+    fn the_shortcut_for_normal_lines_changes_nothing() {
+        let full = |line: &str| {
+            let visible: String = line.nfc().filter(|c| !is_invisible(*c)).collect();
+            visible.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        let lines = [
+            "Talks resume",
+            "Переговоры в Женеве",
+            "",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "a\u{00A0}b",
+            "a\u{200B}b",
+            "Cafe\u{0301}",
+            "\u{212B}ngstr\u{00F6}m",
+        ];
+        for line in lines {
+            assert_eq!(normalize_line(line), full(line), "{line:?}");
+        }
     }
 
     #[test]

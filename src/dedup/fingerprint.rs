@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::normalize::{is_number, paragraph_words};
+use std::borrow::Cow;
+
+use super::normalize::{for_each_paragraph, is_number};
 
 /// Version of the fingerprint functions; stored with every fingerprint.
 pub const FINGERPRINT_VERSION: u32 = 1;
@@ -68,21 +70,17 @@ impl Sample {
 pub fn fingerprint(title: &str, body: &str, language: Option<&str>) -> Fingerprint {
     let _ = language;
     let paragraphs: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut words = paragraph_words(&paragraphs);
-    if words.is_empty() {
-        words = paragraph_words(&[title]);
+    let mut number_hashes = Vec::new();
+    let mut word_hashes: Vec<Vec<u64>> = Vec::new();
+    let mut add = |words: &[Cow<'_, str>]| {
+        let numbers = words.iter().filter(|w| is_number(w));
+        number_hashes.extend(numbers.map(|w| hash(w, NUMBER_SEED)));
+        word_hashes.push(words.iter().map(|w| hash(w, WORD_SEED)).collect());
+    };
+    if for_each_paragraph(&paragraphs, &mut add) == 0 {
+        for_each_paragraph(&[title], &mut add);
     }
-    let numbers = Sample::of(
-        words
-            .iter()
-            .flatten()
-            .filter(|w| is_number(w))
-            .map(|w| hash(w, NUMBER_SEED)),
-    );
-    let word_hashes: Vec<Vec<u64>> = words
-        .iter()
-        .map(|p| p.iter().map(|w| hash(w, WORD_SEED)).collect())
-        .collect();
+    let numbers = Sample::of(number_hashes.into_iter());
     let paragraphs = Sample::of(word_hashes.iter().map(|p| combine(p) ^ PARAGRAPH_SEED));
     let shingles = shingle_hashes(&word_hashes);
     Fingerprint {

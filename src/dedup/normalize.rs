@@ -4,6 +4,7 @@
 //! Everything here feeds persisted fingerprints: a change in behaviour must bump
 //! [`super::fingerprint::FINGERPRINT_VERSION`].
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
@@ -68,38 +69,50 @@ static FOLDED_AGENCIES: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Normalised words of each body paragraph, datelines and credit lines removed.
-pub fn paragraph_words(paragraphs: &[&str]) -> Vec<Vec<String>> {
-    paragraphs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            let p = nfkc(p);
-            let p = if i < DATELINE_PARAGRAPHS {
-                strip_dateline(&p)
-            } else {
-                &p
-            };
-            let w = words(&fold(p));
-            (!w.is_empty() && !is_credit_line(p)).then_some(w)
-        })
-        .collect()
+/// Calls `each` with the normalised words of each body paragraph that has any,
+/// datelines and credit lines removed; returns how many it called it for.
+pub fn for_each_paragraph(paragraphs: &[&str], mut each: impl FnMut(&[Cow<'_, str>])) -> usize {
+    let mut called = 0;
+    for (i, p) in paragraphs.iter().enumerate() {
+        let p = nfkc(p);
+        let p = if i < DATELINE_PARAGRAPHS {
+            strip_dateline(&p)
+        } else {
+            &p
+        };
+        if is_credit_line(p) {
+            continue;
+        }
+        let folded = fold(p);
+        let words: Vec<Cow<'_, str>> = word_iter(&folded).collect();
+        if !words.is_empty() {
+            each(&words);
+            called += 1;
+        }
+    }
+    called
 }
 
-fn nfkc(text: &str) -> String {
+fn nfkc(text: &str) -> Cow<'_, str> {
     match is_nfkc_quick(text.chars()) {
-        IsNormalized::Yes => text.to_string(),
-        _ => text.nfkc().collect(),
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfkc().collect()),
     }
 }
 
 /// Lowercase, Arabic normalisation, ё → е, typographic apostrophes → ', Eastern Arabic
 /// digits → ASCII.
 pub fn fold(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .filter_map(fold_char)
-        .collect()
+    if text.is_ascii() {
+        return text.to_ascii_lowercase().replace('`', "'");
+    }
+    let mut out = String::with_capacity(text.len());
+    out.extend(
+        text.chars()
+            .flat_map(char::to_lowercase)
+            .filter_map(fold_char),
+    );
+    out
 }
 
 fn fold_char(c: char) -> Option<char> {
@@ -119,16 +132,17 @@ fn fold_char(c: char) -> Option<char> {
 
 /// Words (UAX #29) of folded text; numbers lose their group separators.
 pub fn words(folded: &str) -> Vec<String> {
-    folded
-        .unicode_words()
-        .map(|w| {
-            if w.starts_with(|c: char| c.is_ascii_digit()) {
-                w.chars().filter(char::is_ascii_digit).collect()
-            } else {
-                w.to_string()
-            }
-        })
-        .collect()
+    word_iter(folded).map(Cow::into_owned).collect()
+}
+
+fn word_iter(folded: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    folded.unicode_words().map(|w| {
+        if w.starts_with(|c: char| c.is_ascii_digit()) {
+            Cow::Owned(w.chars().filter(char::is_ascii_digit).collect())
+        } else {
+            Cow::Borrowed(w)
+        }
+    })
 }
 
 /// Whether a word is a number token.
@@ -195,6 +209,14 @@ fn is_credit_line(paragraph: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paragraph_words(paragraphs: &[&str]) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for_each_paragraph(paragraphs, |w| {
+            out.push(w.iter().map(|w| w.to_string()).collect())
+        });
+        out
+    }
 
     fn first_words(p: &str) -> String {
         paragraph_words(&[p]).concat().join(" ")

@@ -176,6 +176,9 @@ impl Fetcher {
             .read_timeout(config.read_timeout)
             .timeout(config.timeout)
             .redirect(redirect::Policy::none())
+            // Retries are ours (`retry`); reqwest's own (HTTP/2 refusals, not
+            // used here) would clone every request in case it is needed.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
             .map_err(FetchError::Client)?;
         let default = HostPolicy {

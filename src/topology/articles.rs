@@ -63,15 +63,16 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
         .clone()
         .or(job.feed_title.clone())
         .unwrap_or_default();
-    let fetch = Fetched {
+    let mut fetch = Fetched {
         text: ctx.detector.clean(&host, &title, &extracted.paragraphs),
         raw: snapshot(&page),
         validators: page.validators,
         language: extracted.language.or(job.feed_language.clone()),
         links,
+        fingerprint: None,
     };
     if ctx.store.article(&id).map_err(|e| e.to_string())?.is_none()
-        && let Some(old) = moved_from(ctx, &id, &host, &fetch).await
+        && let Some(old) = moved_from(ctx, &id, &host, &mut fetch).await
     {
         return moved_here(ctx, &old, &canonical, fetch)
             .await
@@ -193,6 +194,7 @@ async fn revisited(
         validators: page.validators,
         language: extracted.language,
         links,
+        fingerprint: None,
     };
     apply(ctx, article, fetch).await
 }
@@ -220,8 +222,9 @@ fn record_move(
 /// on the same host whose current title and text are identical, or nearly so and
 /// whose own URL now redirects to `id`. A site that moves an article links the new
 /// URL in its feed, often before the old one is revisited and seen to redirect,
-/// and sometimes edits it in the same breath.
-async fn moved_from(ctx: &Context, id: &str, host: &str, fetch: &Fetched) -> Option<String> {
+/// and sometimes edits it in the same breath. Keeps the fetch's fingerprint in
+/// `fetch` for its story.
+async fn moved_from(ctx: &Context, id: &str, host: &str, fetch: &mut Fetched) -> Option<String> {
     let (title, body) = (fetch.text.title.clone(), fetch.text.body.clone());
     let language = fetch.language.clone();
     let fp = ctx
@@ -232,6 +235,7 @@ async fn moved_from(ctx: &Context, id: &str, host: &str, fetch: &Fetched) -> Opt
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .similar(&fp);
+    fetch.fingerprint = Some(fp);
     let hash = Version::hash_content(&fetch.text.title, &fetch.text.body);
     let live_here = |a: &ArticleRecord| {
         a.id != id
@@ -325,6 +329,8 @@ struct Fetched {
     validators: Validators,
     language: Option<String>,
     links: Vec<String>,
+    /// The text's fingerprint, once computed.
+    fingerprint: Option<dedup::Fingerprint>,
 }
 
 fn snapshot(page: &Page) -> RawSnapshot {
@@ -416,7 +422,7 @@ async fn store_new(
         topics: Vec::new(),
         cluster: None,
     };
-    let story = annotate(ctx, &mut article, &version).await;
+    let story = annotate(ctx, &mut article, &version, fetch.fingerprint).await;
     let commit = Commit {
         article: Some(&article),
         version: Some(&version),
@@ -473,7 +479,7 @@ async fn apply(
     article.title = fetch.text.title;
     article.last_changed = now;
     article.language = article.language.or(fetch.language);
-    let story = annotate(ctx, &mut article, &version).await;
+    let story = annotate(ctx, &mut article, &version, None).await;
     let alert = worth_alerting(ctx, &change, &history)
         .then(|| version_alert(&article, &version, Some(&change)));
     tracing::info!(id = %article.id, url = %article.url, version = version.number, changes = ?change.classes, alerted = alert.is_some(), "article updated");
@@ -509,9 +515,15 @@ struct StoryPlace {
     copies: Vec<String>,
 }
 
-/// Sets the topics and the story of `article` from its new `version`; returns
-/// the version's fingerprint record for the story clusters.
-async fn annotate(ctx: &Context, article: &mut ArticleRecord, version: &Version) -> StoryPlace {
+/// Sets the topics and the story of `article` from its new `version` (whose
+/// fingerprint may be `known` already); returns the version's fingerprint
+/// record for the story clusters.
+async fn annotate(
+    ctx: &Context,
+    article: &mut ArticleRecord,
+    version: &Version,
+    known: Option<dedup::Fingerprint>,
+) -> StoryPlace {
     let (title, body, language) = (
         version.title.clone(),
         version.body.clone(),
@@ -530,10 +542,9 @@ async fn annotate(ctx: &Context, article: &mut ArticleRecord, version: &Version)
                 .into_iter()
                 .map(|m| m.topic)
                 .collect();
-            (
-                topics,
-                dedup::fingerprint(&title, &body, language.as_deref()),
-            )
+            let fingerprint =
+                known.unwrap_or_else(|| dedup::fingerprint(&title, &body, language.as_deref()));
+            (topics, fingerprint)
         })
         .await;
     article.topics = topics;

@@ -27,7 +27,7 @@ use super::{Context, articles, source_health};
 use crate::config::ScheduleConfig;
 use crate::feeds::{self, ParsedFeed};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, scaled_backoff};
-use crate::metrics::FeedLabel;
+use crate::metrics::FeedGauges;
 use crate::schedule::start_jitter;
 use crate::store::{FeedOrigin, FeedRecord};
 
@@ -62,6 +62,7 @@ pub(super) enum Polled {
 pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: CancellationToken) {
     let mut url = feed.url.clone();
     let mut record = load(&ctx, &url);
+    let mut gauges = FeedGauges::new(url.as_str());
     let mut last_body = None;
     let mut saved = Instant::now();
     let mut interval = feed.interval;
@@ -104,7 +105,8 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
         else {
             return;
         };
-        let alerted = source_health::observe(&ctx, &mut record, &polled);
+        record_health(&ctx, &record, &gauges);
+        let alerted = source_health::observe(&ctx, &mut record, &gauges, &polled);
         let quiet = matches!(polled, Polled::Unchanged) && !was_failing && !alerted;
         conditional = true;
         let wait = match polled {
@@ -116,6 +118,7 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
                 save(&ctx, &record);
                 url = to;
                 record = load(&ctx, &url);
+                gauges = FeedGauges::new(url.as_str());
                 interval = adapt(interval, new_links, feed.fixed, &ctx.schedule);
                 interval
             }
@@ -217,7 +220,6 @@ async fn poll(
         Err(error) => failed(record, &error),
     };
     let took_ms = started.elapsed().as_millis() as u64;
-    record_health(ctx, record);
     if let Some(error) = &record.last_error {
         tracing::warn!(feed = %url, streak = record.error_streak, took_ms, %error, "feed poll failed");
     }
@@ -259,20 +261,13 @@ async fn fetched_page(
     }
 }
 
-fn record_health(ctx: &Context, record: &FeedRecord) {
-    let label = FeedLabel {
-        feed: record.url.clone(),
-    };
+fn record_health(ctx: &Context, record: &FeedRecord, gauges: &FeedGauges) {
     ctx.metrics.feeds_polled.inc();
     ctx.metrics
-        .feed_error_streak
-        .get_or_create(&label)
-        .set(record.error_streak as i64);
+        .set_error_streak(gauges, i64::from(record.error_streak));
     if let Some(at) = record.last_success {
         ctx.metrics
-            .feed_last_success
-            .get_or_create(&label)
-            .set(at.timestamp_millis() as f64 / 1000.0);
+            .set_last_success(gauges, at.timestamp_millis() as f64 / 1000.0);
     }
 }
 

@@ -13,7 +13,7 @@ use super::articles::commit_with_alert;
 use super::poller::Polled;
 use crate::alerts::{Alert, Event, SourceReport, SourceState};
 use crate::config::ScheduleConfig;
-use crate::metrics::FeedLabel;
+use crate::metrics::FeedGauges;
 use crate::store::{Commit, FeedHealth, FeedRecord};
 
 /// Weight of the newest gap in the moving average of gaps between new items.
@@ -21,13 +21,18 @@ const GAP_WEIGHT: f64 = 0.25;
 
 /// Updates the feed's health after a poll and alerts when its state changes;
 /// true when it did (the record must then be saved at once).
-pub(super) fn observe(ctx: &Context, record: &mut FeedRecord, polled: &Polled) -> bool {
+pub(super) fn observe(
+    ctx: &Context,
+    record: &mut FeedRecord,
+    gauges: &FeedGauges,
+    polled: &Polled,
+) -> bool {
     let now = Utc::now();
     if !note_poll(&mut record.health, polled, now) {
         return false;
     }
     let state = assess(&record.health, &ctx.schedule, now);
-    export_state(ctx, &record.url, state);
+    export_state(ctx, gauges, state);
     let Some(report) = transition(&mut record.health, state) else {
         return false;
     };
@@ -40,19 +45,13 @@ pub(super) fn observe(ctx: &Context, record: &mut FeedRecord, polled: &Polled) -
 }
 
 /// Sets the feed's `feed_source_state` gauge.
-fn export_state(ctx: &Context, feed: &str, state: Option<SourceState>) {
+fn export_state(ctx: &Context, gauges: &FeedGauges, state: Option<SourceState>) {
     let value = match state {
         Some(SourceState::Silent) => 1,
         Some(SourceState::Failing) => 2,
         Some(SourceState::Recovered) | None => 0,
     };
-    let label = FeedLabel {
-        feed: feed.to_string(),
-    };
-    ctx.metrics
-        .feed_source_state
-        .get_or_create(&label)
-        .set(value);
+    ctx.metrics.set_source_state(gauges, value);
 }
 
 /// Records what the poll says about the feed; false when the feed is gone.
