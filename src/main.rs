@@ -1,6 +1,7 @@
 //! The `redline` binary: a thin shell over [`redline::cli`].
 
 fn main() -> std::process::ExitCode {
+    fix_mmap_threshold();
     match redline::cli::main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // The reader went away (`redline stories | head`): nothing left to say.
@@ -9,6 +10,19 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc raises its mmap threshold each time a large block is freed; after that,
+/// large buffers (page bodies, compression buffers, sled's I/O buffers) come from
+/// the heap arenas and stay resident once freed. A fixed threshold keeps them in
+/// their own mappings, returned when freed: on newsfarm `medium` (25 steps 4 s
+/// apart) peak RSS went from 139 to 82 MB, for about 5% more CPU.
+fn fix_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
 }
 
