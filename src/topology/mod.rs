@@ -73,6 +73,9 @@ pub enum TopologyError {
 const SCHEDULER_TICK: Duration = Duration::from_millis(500);
 /// Revisits started per scheduler tick at most.
 const SCHEDULER_BATCH: usize = 1000;
+/// Scheduled revisits under way at most: when hosts fall behind, the rest wait
+/// in the store's queue rather than as tasks in memory.
+const REVISITS_RUNNING: usize = 2048;
 /// Article locks; an article's id picks one, so two tasks never update it at once.
 const ARTICLE_LOCKS: usize = 64;
 
@@ -107,6 +110,8 @@ pub(crate) struct Context {
     pub tasks: TaskTracker,
     /// Bounds CPU-bound work on the blocking pool.
     pub cpu: Semaphore,
+    /// Bounds the scheduled revisits under way ([`REVISITS_RUNNING`]).
+    revisits_running: Arc<Semaphore>,
     /// Links and article ids with a task under way.
     inflight: Mutex<HashSet<String>>,
     /// Feeds whose next poll must be unconditional (an article from them failed).
@@ -223,6 +228,7 @@ impl Topology {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             cpu: Semaphore::new(cores),
+            revisits_running: Arc::new(Semaphore::new(REVISITS_RUNNING)),
             inflight: Mutex::new(HashSet::new()),
             refetch_feeds: Mutex::new(HashSet::new()),
             article_locks: (0..ARTICLE_LOCKS)
@@ -335,9 +341,16 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
             }
         };
         for entry in due {
+            let Ok(running) = ctx.revisits_running.clone().try_acquire_owned() else {
+                break;
+            };
             if ctx.begin(&entry.id) {
                 let why = articles::Revisit::Scheduled(entry);
-                ctx.tasks.spawn(articles::revisit(ctx.clone(), why));
+                let ctx = ctx.clone();
+                ctx.tasks.clone().spawn(async move {
+                    articles::revisit(ctx, why).await;
+                    drop(running);
+                });
             }
         }
     }
