@@ -252,8 +252,10 @@ mod tests {
         assert_eq!(b.slots.available_permits(), 1);
     }
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn background_requests_queue_behind_normal_ones_but_one() {
+    /// The order in which requests get the one slot of a busy host, queued in
+    /// `batches`: on a single-threaded runtime each batch runs up to its wait
+    /// before the next is queued.
+    async fn slot_order(batches: &[&[(&'static str, Priority)]]) -> Vec<&'static str> {
         let policy = HostPolicy {
             concurrency: 1,
             min_delay: Duration::ZERO,
@@ -261,58 +263,44 @@ mod tests {
         let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
         let busy = host.slot(Priority::Normal).await;
         let order = Arc::new(Mutex::new(Vec::new()));
-        let queue = |name: &'static str, priority| {
-            let (host, order) = (host.clone(), order.clone());
-            tokio::spawn(async move {
-                let _slot = host.slot(priority).await;
-                order.lock().unwrap().push(name);
-            })
-        };
-        let mut tasks: Vec<_> = ["b1", "b2", "b3"]
-            .into_iter()
-            .map(|name| queue(name, Priority::Background))
-            .collect();
-        // On this single-threaded runtime each queued task runs up to its wait.
-        tokio::task::yield_now().await;
-        tasks.push(queue("n", Priority::Normal));
-        tokio::task::yield_now().await;
+        let mut tasks = Vec::new();
+        for batch in batches {
+            for &(name, priority) in *batch {
+                let (host, order) = (host.clone(), order.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _slot = host.slot(priority).await;
+                    order.lock().unwrap().push(name);
+                }));
+            }
+            tokio::task::yield_now().await;
+        }
         drop(busy);
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(*order.lock().unwrap(), ["b1", "n", "b2", "b3"]);
+        order.lock().unwrap().clone()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn background_requests_queue_behind_normal_ones_but_one() {
+        use Priority::{Background, Normal};
+        let order = slot_order(&[
+            &[("b1", Background), ("b2", Background), ("b3", Background)],
+            &[("n", Normal)],
+        ])
+        .await;
+        assert_eq!(order, ["b1", "n", "b2", "b3"]);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn watched_requests_queue_ahead_of_background_ones_but_one() {
-        let policy = HostPolicy {
-            concurrency: 1,
-            min_delay: Duration::ZERO,
-        };
-        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
-        let busy = host.slot(Priority::Normal).await;
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let queue = |name: &'static str, priority| {
-            let (host, order) = (host.clone(), order.clone());
-            tokio::spawn(async move {
-                let _slot = host.slot(priority).await;
-                order.lock().unwrap().push(name);
-            })
-        };
-        let mut tasks: Vec<_> = ["b1", "b2", "b3"]
-            .into_iter()
-            .map(|name| queue(name, Priority::Background))
-            .collect();
-        tokio::task::yield_now().await;
-        tasks.push(queue("w1", Priority::Watched));
-        tasks.push(queue("w2", Priority::Watched));
-        tokio::task::yield_now().await;
-        tasks.push(queue("n", Priority::Normal));
-        tokio::task::yield_now().await;
-        drop(busy);
-        for task in tasks {
-            task.await.unwrap();
-        }
-        assert_eq!(*order.lock().unwrap(), ["b1", "n", "w1", "w2", "b2", "b3"]);
+        use Priority::{Background, Normal, Watched};
+        let order = slot_order(&[
+            &[("b1", Background), ("b2", Background), ("b3", Background)],
+            &[("w1", Watched), ("w2", Watched)],
+            &[("n", Normal)],
+        ])
+        .await;
+        assert_eq!(order, ["b1", "n", "w1", "w2", "b2", "b3"]);
     }
 }
