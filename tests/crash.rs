@@ -6,19 +6,14 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{BIN, Running, TestServer, article, cli, rss};
+use common::{Running, TestServer, article, cli, redline, rss};
 
 /// Starts the daemon and returns it with the first `new` alert about `url`.
 fn run_until_new(config: &Path, data: &Path, url: &str) -> (Running, serde_json::Value) {
     let mut daemon = Running(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("--data-dir")
-            .arg(data)
-            .arg("run")
+        redline(config, data, &["run"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use common::{BIN, Running, TestServer, article, cli, rss, wait_until};
+use common::{Running, TestServer, article, cli, redline, rss, wait_until};
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -45,12 +45,7 @@ async fn the_cli_lists_and_diffs_through_a_running_daemon() {
     );
     std::fs::write(&config, toml).unwrap();
     let mut daemon = Running(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("run")
+        redline(&config, &data, &["run"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -70,12 +65,7 @@ async fn the_cli_lists_and_diffs_through_a_running_daemon() {
     );
 
     let mut tail = Running(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("tail")
+        redline(&config, &data, &["tail"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BIN, Running, TestServer, article, cli, rss, wait_until};
+use common::{Running, TestServer, article, cli, redline, rss, wait_until};
 
 /// A tmpfs mounted for the test, unmounted when dropped.
 struct Tmpfs {
@@ -163,12 +163,7 @@ async fn a_full_disk_pauses_the_daemon_keeps_its_store_and_it_resumes_when_space
     );
     std::fs::write(&config, toml).unwrap();
     let mut daemon = Running(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("run")
+        redline(&config, &data, &["run"])
             .stdout(std::fs::File::create(&alerts).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -6,10 +6,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::{BIN, Daemon, Running, TestServer, article, cli, fast_config, rss, wait_until};
+use common::{Daemon, Running, TestServer, article, cli, fast_config, redline, rss, wait_until};
 use redline::alerts::{Event, SourceState};
 
 /// Runs the CLI and returns its stdout, failing the test if it fails.
@@ -101,12 +101,7 @@ async fn reextract_rebuilds_version_text_from_the_raw_snapshots() {
 /// Starts `redline run` and waits for its first alert.
 fn start_daemon(config: &Path, data: &Path) -> (Running, String) {
     let mut daemon = Running(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("--data-dir")
-            .arg(data)
-            .arg("run")
+        redline(config, data, &["run"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -220,16 +220,21 @@ pub async fn wait_until(secs: u64, what: &str, mut condition: impl FnMut() -> bo
 /// The `redline` binary of this build.
 pub const BIN: &str = env!("CARGO_BIN_EXE_redline");
 
-/// Runs the CLI on `config` and `data`.
-pub fn cli(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BIN)
+/// The `redline` command on `config` and `data` with `args`, to run or spawn.
+pub fn redline(config: &Path, data: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(BIN);
+    command
         .arg("--config")
         .arg(config)
         .arg("--data-dir")
         .arg(data)
-        .args(args)
-        .output()
-        .expect("the CLI runs")
+        .args(args);
+    command
+}
+
+/// Runs the CLI on `config` and `data`.
+pub fn cli(config: &Path, data: &Path, args: &[&str]) -> std::process::Output {
+    redline(config, data, args).output().expect("the CLI runs")
 }
 
 /// A child process (a daemon, `redline tail`) killed when the test ends.
