@@ -647,7 +647,8 @@ async fn round(fetcher: &Fetcher, saved: &[Saved], topics: &TopicSet) -> Result<
             ..Commit::default()
         })?;
         let history = store.versions(&id)?;
-        let update = detector.clean(&host, &clean.title, &[edited(&clean.body)]);
+        let update = edited(&clean.body);
+        let update = detector.clean(&host, &clean.title, &update.lines().collect::<Vec<_>>());
         black_box(detector.compare(&host, &id, &history, &update));
     }
     store.flush()?;

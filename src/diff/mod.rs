@@ -208,9 +208,9 @@ pub fn diff(old: Side<'_>, new: Side<'_>) -> VersionDiff {
     result
 }
 
-/// Below this share of common words, a changed paragraph is shown as removed
+/// Below this share of common text, a changed paragraph is shown as removed
 /// and re-added rather than as an interleaving of word changes.
-const MIN_WORD_RATIO: f32 = 0.5;
+const MIN_COMMON_SHARE: f32 = 0.5;
 
 /// Pairs replaced lines one to one when their counts match, else as one block.
 fn pair_lines(old: &[&str], new: &[&str], old_text: &str, new_text: &str) -> Vec<(String, String)> {
@@ -224,11 +224,25 @@ fn pair_lines(old: &[&str], new: &[&str], old_text: &str, new_text: &str) -> Vec
     vec![(old_text.to_string(), new_text.to_string())]
 }
 
+/// Diffs a changed paragraph word by word. Only the text between the words the
+/// two sides start and end with in common is segmented and diffed: a figure
+/// changed in a long paragraph costs a few words, not the paragraph.
 fn replace_words(old: &str, new: &str, segments: &mut Vec<Segment>, counts: &mut VersionDiff) {
+    let (prefix, suffix) = common_ends(old, new);
+    let (old_middle, new_middle) = (
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    );
     let words = TextDiff::configure()
         .timeout(DEADLINE)
-        .diff_unicode_words(old, new);
-    if words.ratio() < MIN_WORD_RATIO {
+        .diff_unicode_words(old_middle, new_middle);
+    let common_inside: usize = words
+        .iter_all_changes()
+        .filter(|c| c.tag() == ChangeTag::Equal)
+        .map(|c| c.value().len())
+        .sum();
+    let common = 2 * (prefix + suffix + common_inside);
+    if (common as f32) < MIN_COMMON_SHARE * (old.len() + new.len()) as f32 {
         counts.removed_words += count_words(old);
         counts.added_words += count_words(new);
         push(segments, Op::Delete, old);
@@ -236,6 +250,7 @@ fn replace_words(old: &str, new: &str, segments: &mut Vec<Segment>, counts: &mut
         return;
     }
     let mut run = ChangeRun::default();
+    run.add(Op::Equal, &old[..prefix], segments);
     for change in words.iter_all_changes() {
         let text = change.value();
         match change.tag() {
@@ -245,7 +260,28 @@ fn replace_words(old: &str, new: &str, segments: &mut Vec<Segment>, counts: &mut
         }
         run.add(Op::from(change.tag()), text, segments);
     }
+    run.add(Op::Equal, &old[old.len() - suffix..], segments);
     run.flush(segments);
+}
+
+/// The bytes two texts share at their start and at their end, each cut at a
+/// space so that no word is split: the prefix ends after a space, the suffix
+/// starts with one, and the two do not overlap on either side.
+fn common_ends(old: &str, new: &str) -> (usize, usize) {
+    let (old, new) = (old.as_bytes(), new.as_bytes());
+    let shared = |a: &mut dyn Iterator<Item = (&u8, &u8)>| a.take_while(|(x, y)| x == y).count();
+    let prefix = shared(&mut old.iter().zip(new));
+    let prefix = old[..prefix]
+        .iter()
+        .rposition(|&b| b == b' ')
+        .map_or(0, |space| space + 1);
+    let room = old.len().min(new.len()) - prefix;
+    let suffix = shared(&mut old.iter().rev().zip(new.iter().rev())).min(room);
+    let suffix = old[old.len() - suffix..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(0, |space| suffix - space);
+    (prefix, suffix)
 }
 
 /// Gathers neighbouring word changes, and the spaces between them, into one
@@ -259,6 +295,9 @@ struct ChangeRun {
 
 impl ChangeRun {
     fn add(&mut self, op: Op, text: &str, segments: &mut Vec<Segment>) {
+        if text.is_empty() {
+            return;
+        }
         let in_run = !self.removed.is_empty() || !self.added.is_empty();
         match op {
             Op::Equal if in_run && text.trim().is_empty() => self.spaces.push_str(text),
@@ -335,6 +374,43 @@ mod tests {
         assert_eq!(
             word_diff_markup(&d),
             "Talks\nThey met for [-58-]{+90+} minutes.\nNo deal.\n"
+        );
+    }
+
+    #[test]
+    fn common_ends_stop_at_spaces_and_never_overlap() {
+        assert_eq!(
+            common_ends("met for 58 minutes.", "met for 90 minutes."),
+            (8, 9)
+        );
+        assert_eq!(common_ends("same text", "same text"), (5, 0));
+        assert_eq!(common_ends("a b", "a b c"), (2, 0));
+        assert_eq!(common_ends("كتب الرئيس", "كتت الرئيس"), (0, 13));
+        assert_eq!(common_ends("x y", "z"), (0, 0));
+    }
+
+    #[test]
+    fn a_figure_changed_in_a_long_paragraph_is_one_word_change_in_context() {
+        let filler = "the envoys met again in Istanbul and spoke of prisoners ".repeat(40);
+        let (old, new) = (
+            format!("{filler}for 58 minutes, {filler}."),
+            format!("{filler}for 90 minutes, {filler}."),
+        );
+        let d = diff(side("Talks", &old), side("Talks", &new));
+        assert_eq!((d.added_words, d.removed_words), (1, 1));
+        let ops: Vec<(Op, &str)> = d.hunks[0]
+            .segments
+            .iter()
+            .map(|s| (s.op, s.text.as_str()))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                (Op::Equal, format!("Talks\n{filler}for ").as_str()),
+                (Op::Delete, "58"),
+                (Op::Insert, "90"),
+                (Op::Equal, format!(" minutes, {filler}.\n").as_str()),
+            ]
         );
     }
 
