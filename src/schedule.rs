@@ -1,10 +1,11 @@
-//! When to look again: the revisit schedule of stored articles and the jittered
-//! start of feed polls.
+//! When to look again: the revisit schedule of stored articles, the jittered
+//! start of feed polls, and the grid that polls are woken on.
 //!
 //! Stories are edited after they leave the feed, mostly in their first day, so
 //! articles are revisited at ages that are dense while a story is young and thin
 //! out later (by default 10 min, 30 min, 1 h, 3 h, 12 h, 24 h, 3 d, then never).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -65,9 +66,49 @@ pub fn start_jitter(interval: Duration) -> Duration {
     Duration::from_millis(rand::rng().random_range(0..millis))
 }
 
+/// Feed polls wake on this grid: polls falling due within one tick of each
+/// other run in one wake-up of the runtime instead of one each (parking and
+/// waking a worker thread cost about as much as an unchanged poll itself).
+pub const POLL_TICK: Duration = Duration::from_millis(100);
+
+/// `at`, moved later (by less than a tick) onto the grid of [`POLL_TICK`]s
+/// counted from the first call.
+pub fn on_tick(at: tokio::time::Instant) -> tokio::time::Instant {
+    static EPOCH: OnceLock<tokio::time::Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(|| at);
+    let tick = POLL_TICK.as_nanos();
+    let nanos = |n: u128| Duration::from_nanos(n.min(u64::MAX as u128) as u64);
+    if at >= epoch {
+        let ticks = (at - epoch).as_nanos().div_ceil(tick);
+        epoch + nanos(ticks * tick)
+    } else {
+        let ticks = (epoch - at).as_nanos() / tick;
+        epoch - nanos(ticks * tick)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poll_times_move_later_onto_a_shared_tick() {
+        let start = tokio::time::Instant::now();
+        let base = on_tick(start);
+        assert!(base >= start);
+        for offset in [1, 30, 99, 100, 101, 250, 1_000] {
+            let at = base + Duration::from_millis(offset);
+            let woken = on_tick(at);
+            assert!(woken >= at && woken - at < POLL_TICK, "{offset} ms");
+            assert_eq!((woken - base).as_nanos() % POLL_TICK.as_nanos(), 0);
+        }
+        let near = on_tick(base + Duration::from_millis(20));
+        assert_eq!(near, on_tick(base + Duration::from_millis(80)));
+        if let Some(before) = base.checked_sub(Duration::from_millis(150)) {
+            let woken = on_tick(before);
+            assert_eq!(woken, base - POLL_TICK);
+        }
+    }
 
     fn policy(ages: &[u64], tail: Option<u64>, stop: Option<u64>) -> RevisitPolicy {
         RevisitPolicy {

@@ -28,7 +28,7 @@ use crate::config::ScheduleConfig;
 use crate::feeds::{self, ParsedFeed};
 use crate::fetch::{FetchError, FetchOutcome, Page, Validators, scaled_backoff};
 use crate::metrics::FeedGauges;
-use crate::schedule::start_jitter;
+use crate::schedule::{on_tick, start_jitter};
 use crate::store::{FeedOrigin, FeedRecord};
 
 /// The first poll of each feed starts within this much of start-up (or within
@@ -66,7 +66,7 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
     let mut last_body = None;
     let mut saved = Instant::now();
     let mut interval = feed.interval;
-    let mut next = Instant::now() + start_jitter(interval.min(MAX_START_SPREAD));
+    let mut next = on_tick(Instant::now() + start_jitter(interval.min(MAX_START_SPREAD)));
     // The first poll after start is unconditional: articles that failed before a
     // restart are then found again even if the feed itself has not changed.
     let mut conditional = false;
@@ -135,7 +135,7 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
                 scaled_backoff(interval, streak, ctx.schedule.feed_backoff_max)
             }
         };
-        next = Instant::now() + wait;
+        next = on_tick(Instant::now() + wait);
         record.interval_ms = Some(interval.as_millis() as u64);
         record.next_poll = chrono::Duration::from_std(wait)
             .ok()
