@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use scraper::{ElementRef, Html};
 use url::Url;
 
+use super::blocks::class_names;
 use super::jsonld::{self, ArticleLd};
 use crate::canonical;
 
@@ -96,7 +97,7 @@ impl<'a> Tags<'a> {
 fn is_author_element(e: &scraper::node::Element) -> bool {
     e.attr("rel") == Some("author")
         || e.attr("itemprop") == Some("author")
-        || e.classes()
+        || class_names(e)
             .any(|c| c.eq_ignore_ascii_case("byline") || c.eq_ignore_ascii_case("author"))
 }
 
