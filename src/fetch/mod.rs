@@ -293,10 +293,12 @@ impl Fetcher {
             .check_url(url)
             .map_err(|refusal| refused(url, refusal))?;
         let host = self.hosts.get(url);
+        let queued = std::time::Instant::now();
         let _permits = self.acquire(&host, priority).await;
         let request = validators.apply(self.client.get(url.clone()));
         let started = std::time::Instant::now();
         let sent = request.send().await;
+        tracing::trace!(%url, ?priority, queued_ms = (started - queued).as_millis() as u64, took_ms = started.elapsed().as_millis() as u64, status = sent.as_ref().map(|r| r.status().as_u16()).unwrap_or(0), "request");
         self.metrics
             .fetch_seconds
             .observe(started.elapsed().as_secs_f64());

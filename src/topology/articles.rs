@@ -125,6 +125,9 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
     let Some(article) = stored else {
         return Ok(());
     };
+    if let Revisit::Scheduled(due) = why {
+        tracing::trace!(id, url = %article.url, late_ms = (Utc::now() - due.at).num_milliseconds(), "revisit started");
+    }
     if !ctx.writable(&ctx.shutdown).await {
         return Ok(());
     }
