@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use url::Url;
 
@@ -23,8 +23,8 @@ pub struct HostPolicy {
     pub min_delay: Duration,
 }
 
-/// How a request queues for its host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a request queues for its host, the most urgent class first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
     /// Feed polls, new articles and articles whose feed item changed.
     Normal,
@@ -89,6 +89,21 @@ impl HostState {
         let slot = acquire(&self.slots).await;
         drop((watched, background));
         slot
+    }
+
+    /// [`HostState::slot`] for a request whose class may be raised while it
+    /// waits: it then leaves its place and queues again in its new class.
+    pub async fn slot_raisable(
+        &self,
+        priority: &mut watch::Receiver<Priority>,
+    ) -> OwnedSemaphorePermit {
+        loop {
+            let class = *priority.borrow_and_update();
+            tokio::select! {
+                slot = self.slot(class) => return slot,
+                Ok(()) = priority.changed() => {}
+            }
+        }
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
@@ -302,5 +317,41 @@ mod tests {
         ])
         .await;
         assert_eq!(order, ["b1", "n", "w1", "w2", "b2", "b3"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_raised_while_it_waits_queues_again_in_its_new_class() {
+        use Priority::{Background, Normal, Watched};
+        let policy = HostPolicy {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let busy = host.slot(Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let raised = watch::Sender::new(Background);
+        let fixed = |class| watch::Sender::new(class).subscribe();
+        let requests = [
+            ("w1", fixed(Watched)),
+            ("w2", fixed(Watched)),
+            ("r", raised.subscribe()),
+            ("n", fixed(Normal)),
+        ];
+        let mut tasks = Vec::new();
+        for (name, mut priority) in requests {
+            let (host, order) = (host.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _slot = host.slot_raisable(&mut priority).await;
+                order.lock().unwrap().push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        raised.send_replace(Normal);
+        tokio::task::yield_now().await;
+        drop(busy);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["w1", "n", "r", "w2"]);
     }
 }

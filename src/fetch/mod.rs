@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, redirect};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use url::Url;
 
 use crate::config::FetchConfig;
@@ -211,22 +211,24 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_with(url, validators, Priority::Normal).await
+        let priority = watch::Sender::new(Priority::Normal).subscribe();
+        self.get_with(url, validators, priority).await
     }
 
     /// [`Fetcher::get`] queued for its host by `priority`: watched and background
     /// requests (scheduled revisits) wait behind feed polls and new articles,
     /// background ones also behind watched ones, with at most one request per
-    /// host slot of a lower class waiting ahead.
+    /// host slot of a lower class waiting ahead. A request whose class is raised
+    /// while it waits queues again in its new class.
     pub async fn get_with(
         &self,
         url: &Url,
         validators: &Validators,
-        priority: Priority,
+        mut priority: watch::Receiver<Priority>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut attempt = 0;
         loop {
-            let error = match self.follow(url, validators, priority).await {
+            let error = match self.follow(url, validators, &mut priority).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
@@ -248,7 +250,7 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
-        priority: Priority,
+        priority: &mut watch::Receiver<Priority>,
     ) -> Result<FetchOutcome, Attempt> {
         let mut current = url.clone();
         let mut permanent = true;
@@ -287,7 +289,7 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
-        priority: Priority,
+        priority: &mut watch::Receiver<Priority>,
     ) -> Result<Hop, Attempt> {
         self.policy
             .check_url(url)
@@ -298,7 +300,7 @@ impl Fetcher {
         let request = validators.apply(self.client.get(url.clone()));
         let started = std::time::Instant::now();
         let sent = request.send().await;
-        tracing::trace!(%url, ?priority, queued_ms = (started - queued).as_millis() as u64, took_ms = started.elapsed().as_millis() as u64, status = sent.as_ref().map(|r| r.status().as_u16()).unwrap_or(0), "request");
+        tracing::trace!(%url, priority = ?*priority.borrow(), queued_ms = (started - queued).as_millis() as u64, took_ms = started.elapsed().as_millis() as u64, status = sent.as_ref().map(|r| r.status().as_u16()).unwrap_or(0), "request");
         self.metrics
             .fetch_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -379,9 +381,9 @@ impl Fetcher {
     async fn acquire(
         &self,
         host: &hosts::HostState,
-        priority: Priority,
+        priority: &mut watch::Receiver<Priority>,
     ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host_permit = host.slot(priority).await;
+        let host_permit = host.slot_raisable(priority).await;
         host.ready().await;
         let global = self.global.clone();
         let global_permit = global
