@@ -198,6 +198,48 @@ async fn retry_after_pauses_the_whole_host() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_asked_to_wait_goes_first_once_the_pause_is_over() {
+    let paths: Arc<Mutex<Vec<String>>> = Arc::default();
+    let refused = Arc::new(tokio::sync::Notify::new());
+    let (log, told) = (paths.clone(), refused.clone());
+    let app = Router::new().fallback(move |uri: axum::http::Uri| {
+        let (log, told) = (log.clone(), told.clone());
+        async move {
+            let first = {
+                let mut log = log.lock().unwrap();
+                log.push(uri.path().to_string());
+                log.len() == 1
+            };
+            if first {
+                told.notify_one();
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "1")],
+                    "slow down",
+                )
+                    .into_response();
+            }
+            "ok".into_response()
+        }
+    });
+    let base = serve_router([127, 0, 0, 1], app).await;
+    let fetcher = Arc::new(fetcher(|c| c.retries = 1));
+    let first = {
+        let (fetcher, target) = (fetcher.clone(), url(&format!("{base}/refused")));
+        tokio::spawn(async move { fetcher.get(&target, &Validators::default()).await })
+    };
+    // A request for the host that comes while the first one is told to wait
+    // queues behind its retry.
+    refused.notified().await;
+    let later = fetcher
+        .get(&url(&format!("{base}/later")), &Validators::default())
+        .await;
+    page(later.unwrap());
+    page(first.await.unwrap().unwrap());
+    assert_eq!(*paths.lock().unwrap(), ["/refused", "/refused", "/later"]);
+}
+
 #[tokio::test]
 async fn a_retry_waits_for_retry_after_given_as_a_date() {
     let starts: Arc<Mutex<Vec<Instant>>> = Arc::default();

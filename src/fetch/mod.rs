@@ -227,14 +227,16 @@ impl Fetcher {
         mut priority: watch::Receiver<Priority>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut attempt = 0;
+        let mut kept = None;
         loop {
-            let error = match self.follow(url, validators, &mut priority).await {
+            let error = match self.follow(url, validators, &mut priority, &mut kept).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
             if attempt >= self.retries || !error.error.is_transient() {
                 return Err(error.error);
             }
+            kept = error.kept;
             let wait = error
                 .retry_after
                 .map(|d| d.min(self.ceiling))
@@ -251,6 +253,7 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         priority: &mut watch::Receiver<Priority>,
+        kept: &mut Option<KeptSlot>,
     ) -> Result<FetchOutcome, Attempt> {
         let mut current = url.clone();
         let mut permanent = true;
@@ -261,7 +264,7 @@ impl Fetcher {
             } else {
                 Validators::default()
             };
-            match self.request(&current, &sent, priority).await? {
+            match self.request(&current, &sent, priority, kept).await? {
                 Hop::Done(FetchOutcome::Fetched(mut page)) => {
                     if hop > 0 && permanent {
                         page.moved_permanently = Some(page.url.clone());
@@ -284,19 +287,25 @@ impl Fetcher {
         .into())
     }
 
-    /// One request to one host, politely, if the guard allows its address.
+    /// One request to one host, politely, if the guard allows its address; in
+    /// the slot `kept` from an earlier attempt when that was at this host.
     async fn request(
         &self,
         url: &Url,
         validators: &Validators,
         priority: &mut watch::Receiver<Priority>,
+        kept: &mut Option<KeptSlot>,
     ) -> Result<Hop, Attempt> {
         self.policy
             .check_url(url)
             .map_err(|refusal| refused(url, refusal))?;
         let host = self.hosts.get(url);
+        let own = kept
+            .take()
+            .filter(|k| Arc::ptr_eq(&k.host, &host))
+            .map(|k| k.permit);
         let queued = std::time::Instant::now();
-        let _permits = self.acquire(&host, priority).await;
+        let (host_permit, _global_permit) = self.acquire(&host, priority, own).await;
         let request = validators.apply(self.client.get(url.clone()));
         let started = std::time::Instant::now();
         let sent = request.send().await;
@@ -331,14 +340,23 @@ impl Fetcher {
         }
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
+            let mut kept = None;
             if let Some(wait) = retry_after.filter(|_| asks_to_wait(status)) {
                 host.pause_for(wait + RETRY_AFTER_MARGIN);
+                kept = Some(KeptSlot {
+                    host: host.clone(),
+                    permit: host_permit,
+                });
             }
             let error = FetchError::Status {
                 url: url.clone(),
                 status,
             };
-            return Err(Attempt { error, retry_after });
+            return Err(Attempt {
+                error,
+                retry_after,
+                kept,
+            });
         }
         let page = self.read_page(response).await.map_err(Attempt::from)?;
         Ok(Hop::Done(FetchOutcome::Fetched(Box::new(page))))
@@ -375,15 +393,19 @@ impl Fetcher {
         })
     }
 
-    /// Waits for a slot on the host, its pause and its start spacing, then for a
-    /// global slot (in that order, so that requests queued behind a busy host do
-    /// not hold global slots).
+    /// Waits for a slot on the host (unless one is `kept`), its pause and its
+    /// start spacing, then for a global slot (in that order, so that requests
+    /// queued behind a busy host do not hold global slots).
     async fn acquire(
         &self,
         host: &hosts::HostState,
         priority: &mut watch::Receiver<Priority>,
+        kept: Option<OwnedSemaphorePermit>,
     ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host_permit = host.slot_raisable(priority).await;
+        let host_permit = match kept {
+            Some(permit) => permit,
+            None => host.slot_raisable(priority).await,
+        };
         host.ready().await;
         let global = self.global.clone();
         let global_permit = global
@@ -463,6 +485,18 @@ fn asks_to_wait(status: StatusCode) -> bool {
 struct Attempt {
     error: FetchError,
     retry_after: Option<Duration>,
+    /// The host slot, kept when the host asked to wait.
+    kept: Option<KeptSlot>,
+}
+
+/// The slot of a request that its host asked to wait (429 or 503 with
+/// Retry-After). It is kept for the retry: while the host is paused no request
+/// starts there anyway, and once the pause is over the refused request goes
+/// first instead of queueing again behind every request that came after it. A
+/// slot of another host than the retry's first request is released.
+struct KeptSlot {
+    host: Arc<hosts::HostState>,
+    permit: OwnedSemaphorePermit,
 }
 
 impl Attempt {
@@ -480,6 +514,7 @@ impl From<FetchError> for Attempt {
         Attempt {
             error,
             retry_after: None,
+            kept: None,
         }
     }
 }
