@@ -390,6 +390,50 @@ fn redirect(status: StatusCode, to: &'static str) -> Response {
     (status, [(header::LOCATION, to)]).into_response()
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_redirect_on_the_same_host_is_followed_before_requests_queued_meanwhile() {
+    let paths: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (busy, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let (log, arrived, go) = (paths.clone(), busy.clone(), release.clone());
+    let app = Router::new().fallback(move |uri: axum::http::Uri| {
+        let (log, arrived, go) = (log.clone(), arrived.clone(), go.clone());
+        async move {
+            log.lock().unwrap().push(uri.path().to_string());
+            match uri.path() {
+                "/hold" => {
+                    arrived.notify_one();
+                    go.notified().await;
+                    "ok".into_response()
+                }
+                "/alias" => redirect(StatusCode::MOVED_PERMANENTLY, "/target"),
+                _ => "ok".into_response(),
+            }
+        }
+    });
+    let base = serve_router([127, 0, 0, 1], app).await;
+    let fetcher = Arc::new(fetcher(|_| {}));
+    let get = |path: &str| {
+        let (fetcher, target) = (fetcher.clone(), url(&format!("{base}{path}")));
+        tokio::spawn(async move { fetcher.get(&target, &Validators::default()).await })
+    };
+    // The host's one slot is busy; the alias queues for it, then another request.
+    let hold = get("/hold");
+    busy.notified().await;
+    let alias = get("/alias");
+    tokio::task::yield_now().await;
+    let other = get("/other");
+    tokio::task::yield_now().await;
+    release.notify_one();
+    for task in [hold, alias, other] {
+        page(task.await.unwrap().unwrap());
+    }
+    let paths = paths.lock().unwrap();
+    assert_eq!(*paths, ["/hold", "/alias", "/target", "/other"]);
+}
+
 #[tokio::test]
 async fn redirects_are_followed_checked_and_limited() {
     let app = Router::new()

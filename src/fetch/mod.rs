@@ -288,7 +288,8 @@ impl Fetcher {
     }
 
     /// One request to one host, politely, if the guard allows its address; in
-    /// the slot `kept` from an earlier attempt when that was at this host.
+    /// the slot `kept` from an earlier hop or attempt when that was at this host.
+    /// A redirect leaves its slot in `kept` for the next hop.
     async fn request(
         &self,
         url: &Url,
@@ -332,7 +333,12 @@ impl Fetcher {
             host.succeeded();
         }
         if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-            return redirect_target(url, &response).map_err(Attempt::from);
+            let hop = redirect_target(url, &response).map_err(Attempt::from)?;
+            *kept = Some(KeptSlot {
+                host: host.clone(),
+                permit: host_permit,
+            });
+            return Ok(hop);
         }
         if status == StatusCode::NOT_MODIFIED {
             self.metrics.not_modified.inc();
@@ -489,11 +495,13 @@ struct Attempt {
     kept: Option<KeptSlot>,
 }
 
-/// The slot of a request that its host asked to wait (429 or 503 with
-/// Retry-After). It is kept for the retry: while the host is paused no request
-/// starts there anyway, and once the pause is over the refused request goes
-/// first instead of queueing again behind every request that came after it. A
-/// slot of another host than the retry's first request is released.
+/// A host slot kept for what comes next of the same fetch, so that it does not
+/// queue again behind every request that came after it: the next hop of a
+/// redirect (a feed link that redirects to the article on the same host is one
+/// fetch, not two turns in the queue), and the retry of a request that its host
+/// asked to wait (429 or 503 with Retry-After: while the host is paused no
+/// request starts there anyway, and once the pause is over the refused request
+/// goes first). A slot of another host than the next request's is released.
 struct KeptSlot {
     host: Arc<hosts::HostState>,
     permit: OwnedSemaphorePermit,
