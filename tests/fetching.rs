@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use common::{Daemon, article, fast_config, fetcher, rss, serve_router, url, wait_until};
 use futures_util::StreamExt;
-use redline::fetch::{FetchError, FetchOutcome, Validators};
+use redline::fetch::{FetchError, FetchOutcome, Priority, Validators};
 use redline::store::Store;
+use tokio::sync::watch;
 
 fn page(outcome: FetchOutcome) -> redline::fetch::Page {
     match outcome {
@@ -198,8 +199,9 @@ async fn retry_after_pauses_the_whole_host() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_asked_to_wait_goes_first_once_the_pause_is_over() {
+/// A server whose first answer is 429 with Retry-After: 1 (it says so on
+/// `refused`), then "ok"; it records the paths asked for.
+fn refuses_once() -> (Router, Arc<Mutex<Vec<String>>>, Arc<tokio::sync::Notify>) {
     let paths: Arc<Mutex<Vec<String>>> = Arc::default();
     let refused = Arc::new(tokio::sync::Notify::new());
     let (log, told) = (paths.clone(), refused.clone());
@@ -223,21 +225,42 @@ async fn a_request_asked_to_wait_goes_first_once_the_pause_is_over() {
             "ok".into_response()
         }
     });
+    (app, paths, refused)
+}
+
+/// Fetches `/refused` in class `first`, and once it is refused, `/later` in
+/// class `later`; the paths in the order the server saw them.
+async fn after_a_refusal(first: Priority, later: Priority) -> Vec<String> {
+    let (app, paths, refused) = refuses_once();
     let base = serve_router([127, 0, 0, 1], app).await;
     let fetcher = Arc::new(fetcher(|c| c.retries = 1));
-    let first = {
-        let (fetcher, target) = (fetcher.clone(), url(&format!("{base}/refused")));
-        tokio::spawn(async move { fetcher.get(&target, &Validators::default()).await })
+    let get = |path: &str, class: Priority| {
+        let (fetcher, target) = (fetcher.clone(), url(&format!("{base}{path}")));
+        let class = watch::Sender::new(class).subscribe();
+        tokio::spawn(async move {
+            fetcher
+                .get_with(&target, &Validators::default(), class)
+                .await
+        })
     };
-    // A request for the host that comes while the first one is told to wait
-    // queues behind its retry.
+    let first = get("/refused", first);
     refused.notified().await;
-    let later = fetcher
-        .get(&url(&format!("{base}/later")), &Validators::default())
-        .await;
-    page(later.unwrap());
+    let later = get("/later", later);
+    page(later.await.unwrap().unwrap());
     page(first.await.unwrap().unwrap());
-    assert_eq!(*paths.lock().unwrap(), ["/refused", "/refused", "/later"]);
+    paths.lock().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_asked_to_wait_goes_first_once_the_pause_is_over() {
+    // A request for the host that comes while the first one is told to wait
+    // queues behind its retry, unless it is of a more urgent class.
+    let order = after_a_refusal(Priority::Normal, Priority::Normal).await;
+    assert_eq!(order, ["/refused", "/refused", "/later"]);
+    let order = after_a_refusal(Priority::Watched, Priority::Watched).await;
+    assert_eq!(order, ["/refused", "/refused", "/later"]);
+    let order = after_a_refusal(Priority::Watched, Priority::Normal).await;
+    assert_eq!(order, ["/refused", "/later", "/refused"]);
 }
 
 #[tokio::test]

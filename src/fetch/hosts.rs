@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,6 +49,8 @@ pub(super) struct HostState {
     /// Background requests pass this gate first, so that few of them ever wait
     /// ahead of watched ones.
     background: Arc<Semaphore>,
+    /// Requests waiting for a slot, by class.
+    waiting: [AtomicUsize; 3],
     spacing: Option<DefaultDirectRateLimiter>,
     state: Mutex<Health>,
     pause_ceiling: Duration,
@@ -67,6 +70,7 @@ impl HostState {
             slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             watched: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             background: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            waiting: Default::default(),
             spacing,
             state: Mutex::new(Health::default()),
             pause_ceiling,
@@ -78,6 +82,7 @@ impl HostState {
     /// slot), so at most that many of each class queue ahead of a request of a
     /// higher class.
     pub async fn slot(&self, priority: Priority) -> OwnedSemaphorePermit {
+        let _waiting = Waiting::count(&self.waiting[priority as usize]);
         let background = match priority {
             Priority::Background => Some(acquire(&self.background).await),
             Priority::Normal | Priority::Watched => None,
@@ -89,6 +94,13 @@ impl HostState {
         let slot = acquire(&self.slots).await;
         drop((watched, background));
         slot
+    }
+
+    /// Whether a request of a more urgent class than `priority` waits for a slot.
+    pub fn waiting_ahead_of(&self, priority: Priority) -> bool {
+        self.waiting[..priority as usize]
+            .iter()
+            .any(|n| n.load(Ordering::SeqCst) > 0)
     }
 
     /// [`HostState::slot`] for a request whose class may be raised while it
@@ -154,6 +166,22 @@ impl HostState {
 
     fn paused_until(&self) -> Option<Instant> {
         self.health().not_before.filter(|t| *t > Instant::now())
+    }
+}
+
+/// Counts a request as waiting for a slot until it is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Waiting<'_> {
+    fn count(counter: &AtomicUsize) -> Waiting<'_> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -353,5 +381,25 @@ mod tests {
             task.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["w1", "n", "r", "w2"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn requests_waiting_in_a_more_urgent_class_are_seen() {
+        use Priority::{Background, Normal, Watched};
+        let policy = HostPolicy {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let busy = host.slot(Background).await;
+        assert!(!host.waiting_ahead_of(Background), "a slot held is no wait");
+        let waiter = host.clone();
+        let watched = tokio::spawn(async move { drop(waiter.slot(Watched).await) });
+        tokio::task::yield_now().await;
+        assert!(host.waiting_ahead_of(Background));
+        assert!(!host.waiting_ahead_of(Watched) && !host.waiting_ahead_of(Normal));
+        drop(busy);
+        watched.await.unwrap();
+        assert!(!host.waiting_ahead_of(Background));
     }
 }

@@ -303,7 +303,7 @@ impl Fetcher {
         let host = self.hosts.get(url);
         let own = kept
             .take()
-            .filter(|k| Arc::ptr_eq(&k.host, &host))
+            .filter(|k| Arc::ptr_eq(&k.host, &host) && !host.waiting_ahead_of(*priority.borrow()))
             .map(|k| k.permit);
         let queued = std::time::Instant::now();
         let (host_permit, _global_permit) = self.acquire(&host, priority, own).await;
@@ -501,7 +501,9 @@ struct Attempt {
 /// fetch, not two turns in the queue), and the retry of a request that its host
 /// asked to wait (429 or 503 with Retry-After: while the host is paused no
 /// request starts there anyway, and once the pause is over the refused request
-/// goes first). A slot of another host than the next request's is released.
+/// goes first). It is released instead when the next request is at another
+/// host, or when a request of a more urgent class waits at this one by then: a
+/// kept slot never lets a request overtake those.
 struct KeptSlot {
     host: Arc<hosts::HostState>,
     permit: OwnedSemaphorePermit,
