@@ -17,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use common::{Daemon, article, fast_config, fetcher, rss, serve_router, url, wait_until};
 use futures_util::StreamExt;
-use redline::fetch::{FetchError, FetchOutcome, Validators};
+use redline::fetch::{FetchError, FetchOutcome, Priority, Validators};
 use redline::store::Store;
+use tokio::sync::watch;
 
 fn page(outcome: FetchOutcome) -> redline::fetch::Page {
     match outcome {
@@ -198,6 +199,70 @@ async fn retry_after_pauses_the_whole_host() {
     );
 }
 
+/// A server whose first answer is 429 with Retry-After: 1 (it says so on
+/// `refused`), then "ok"; it records the paths asked for.
+fn refuses_once() -> (Router, Arc<Mutex<Vec<String>>>, Arc<tokio::sync::Notify>) {
+    let paths: Arc<Mutex<Vec<String>>> = Arc::default();
+    let refused = Arc::new(tokio::sync::Notify::new());
+    let (log, told) = (paths.clone(), refused.clone());
+    let app = Router::new().fallback(move |uri: axum::http::Uri| {
+        let (log, told) = (log.clone(), told.clone());
+        async move {
+            let first = {
+                let mut log = log.lock().unwrap();
+                log.push(uri.path().to_string());
+                log.len() == 1
+            };
+            if first {
+                told.notify_one();
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "1")],
+                    "slow down",
+                )
+                    .into_response();
+            }
+            "ok".into_response()
+        }
+    });
+    (app, paths, refused)
+}
+
+/// Fetches `/refused` in class `first`, and once it is refused, `/later` in
+/// class `later`; the paths in the order the server saw them.
+async fn after_a_refusal(first: Priority, later: Priority) -> Vec<String> {
+    let (app, paths, refused) = refuses_once();
+    let base = serve_router([127, 0, 0, 1], app).await;
+    let fetcher = Arc::new(fetcher(|c| c.retries = 1));
+    let get = |path: &str, class: Priority| {
+        let (fetcher, target) = (fetcher.clone(), url(&format!("{base}{path}")));
+        let class = watch::Sender::new(class).subscribe();
+        tokio::spawn(async move {
+            fetcher
+                .get_with(&target, &Validators::default(), class)
+                .await
+        })
+    };
+    let first = get("/refused", first);
+    refused.notified().await;
+    let later = get("/later", later);
+    page(later.await.unwrap().unwrap());
+    page(first.await.unwrap().unwrap());
+    paths.lock().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_asked_to_wait_goes_first_once_the_pause_is_over() {
+    // A request for the host that comes while the first one is told to wait
+    // queues behind its retry, unless it is of a more urgent class.
+    let order = after_a_refusal(Priority::Normal, Priority::Normal).await;
+    assert_eq!(order, ["/refused", "/refused", "/later"]);
+    let order = after_a_refusal(Priority::Watched, Priority::Watched).await;
+    assert_eq!(order, ["/refused", "/refused", "/later"]);
+    let order = after_a_refusal(Priority::Watched, Priority::Normal).await;
+    assert_eq!(order, ["/refused", "/later", "/refused"]);
+}
+
 #[tokio::test]
 async fn a_retry_waits_for_retry_after_given_as_a_date() {
     let starts: Arc<Mutex<Vec<Instant>>> = Arc::default();
@@ -346,6 +411,50 @@ async fn a_gzip_bomb_is_cut_off_after_decompression() {
 
 fn redirect(status: StatusCode, to: &'static str) -> Response {
     (status, [(header::LOCATION, to)]).into_response()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_redirect_on_the_same_host_is_followed_before_requests_queued_meanwhile() {
+    let paths: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (busy, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let (log, arrived, go) = (paths.clone(), busy.clone(), release.clone());
+    let app = Router::new().fallback(move |uri: axum::http::Uri| {
+        let (log, arrived, go) = (log.clone(), arrived.clone(), go.clone());
+        async move {
+            log.lock().unwrap().push(uri.path().to_string());
+            match uri.path() {
+                "/hold" => {
+                    arrived.notify_one();
+                    go.notified().await;
+                    "ok".into_response()
+                }
+                "/alias" => redirect(StatusCode::MOVED_PERMANENTLY, "/target"),
+                _ => "ok".into_response(),
+            }
+        }
+    });
+    let base = serve_router([127, 0, 0, 1], app).await;
+    let fetcher = Arc::new(fetcher(|_| {}));
+    let get = |path: &str| {
+        let (fetcher, target) = (fetcher.clone(), url(&format!("{base}{path}")));
+        tokio::spawn(async move { fetcher.get(&target, &Validators::default()).await })
+    };
+    // The host's one slot is busy; the alias queues for it, then another request.
+    let hold = get("/hold");
+    busy.notified().await;
+    let alias = get("/alias");
+    tokio::task::yield_now().await;
+    let other = get("/other");
+    tokio::task::yield_now().await;
+    release.notify_one();
+    for task in [hold, alias, other] {
+        page(task.await.unwrap().unwrap());
+    }
+    let paths = paths.lock().unwrap();
+    assert_eq!(*paths, ["/hold", "/alias", "/target", "/other"]);
 }
 
 #[tokio::test]

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use url::Url;
 
@@ -23,8 +24,8 @@ pub struct HostPolicy {
     pub min_delay: Duration,
 }
 
-/// How a request queues for its host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a request queues for its host, the most urgent class first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
     /// Feed polls, new articles and articles whose feed item changed.
     Normal,
@@ -48,6 +49,8 @@ pub(super) struct HostState {
     /// Background requests pass this gate first, so that few of them ever wait
     /// ahead of watched ones.
     background: Arc<Semaphore>,
+    /// Requests waiting for a slot, by class.
+    waiting: [AtomicUsize; 3],
     spacing: Option<DefaultDirectRateLimiter>,
     state: Mutex<Health>,
     pause_ceiling: Duration,
@@ -67,6 +70,7 @@ impl HostState {
             slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             watched: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             background: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            waiting: Default::default(),
             spacing,
             state: Mutex::new(Health::default()),
             pause_ceiling,
@@ -78,6 +82,7 @@ impl HostState {
     /// slot), so at most that many of each class queue ahead of a request of a
     /// higher class.
     pub async fn slot(&self, priority: Priority) -> OwnedSemaphorePermit {
+        let _waiting = Waiting::count(&self.waiting[priority as usize]);
         let background = match priority {
             Priority::Background => Some(acquire(&self.background).await),
             Priority::Normal | Priority::Watched => None,
@@ -89,6 +94,28 @@ impl HostState {
         let slot = acquire(&self.slots).await;
         drop((watched, background));
         slot
+    }
+
+    /// Whether a request of a more urgent class than `priority` waits for a slot.
+    pub fn waiting_ahead_of(&self, priority: Priority) -> bool {
+        self.waiting[..priority as usize]
+            .iter()
+            .any(|n| n.load(Ordering::SeqCst) > 0)
+    }
+
+    /// [`HostState::slot`] for a request whose class may be raised while it
+    /// waits: it then leaves its place and queues again in its new class.
+    pub async fn slot_raisable(
+        &self,
+        priority: &mut watch::Receiver<Priority>,
+    ) -> OwnedSemaphorePermit {
+        loop {
+            let class = *priority.borrow_and_update();
+            tokio::select! {
+                slot = self.slot(class) => return slot,
+                Ok(()) = priority.changed() => {}
+            }
+        }
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, Health> {
@@ -139,6 +166,22 @@ impl HostState {
 
     fn paused_until(&self) -> Option<Instant> {
         self.health().not_before.filter(|t| *t > Instant::now())
+    }
+}
+
+/// Counts a request as waiting for a slot until it is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Waiting<'_> {
+    fn count(counter: &AtomicUsize) -> Waiting<'_> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -302,5 +345,61 @@ mod tests {
         ])
         .await;
         assert_eq!(order, ["b1", "n", "w1", "w2", "b2", "b3"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_raised_while_it_waits_queues_again_in_its_new_class() {
+        use Priority::{Background, Normal, Watched};
+        let policy = HostPolicy {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let busy = host.slot(Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let raised = watch::Sender::new(Background);
+        let fixed = |class| watch::Sender::new(class).subscribe();
+        let requests = [
+            ("w1", fixed(Watched)),
+            ("w2", fixed(Watched)),
+            ("r", raised.subscribe()),
+            ("n", fixed(Normal)),
+        ];
+        let mut tasks = Vec::new();
+        for (name, mut priority) in requests {
+            let (host, order) = (host.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _slot = host.slot_raisable(&mut priority).await;
+                order.lock().unwrap().push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        raised.send_replace(Normal);
+        tokio::task::yield_now().await;
+        drop(busy);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["w1", "n", "r", "w2"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn requests_waiting_in_a_more_urgent_class_are_seen() {
+        use Priority::{Background, Normal, Watched};
+        let policy = HostPolicy {
+            concurrency: 1,
+            min_delay: Duration::ZERO,
+        };
+        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let busy = host.slot(Background).await;
+        assert!(!host.waiting_ahead_of(Background), "a slot held is no wait");
+        let waiter = host.clone();
+        let watched = tokio::spawn(async move { drop(waiter.slot(Watched).await) });
+        tokio::task::yield_now().await;
+        assert!(host.waiting_ahead_of(Background));
+        assert!(!host.waiting_ahead_of(Watched) && !host.waiting_ahead_of(Normal));
+        drop(busy);
+        watched.await.unwrap();
+        assert!(!host.waiting_ahead_of(Background));
     }
 }

@@ -24,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, redirect};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use url::Url;
 
 use crate::config::FetchConfig;
@@ -211,28 +211,32 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_with(url, validators, Priority::Normal).await
+        let priority = watch::Sender::new(Priority::Normal).subscribe();
+        self.get_with(url, validators, priority).await
     }
 
     /// [`Fetcher::get`] queued for its host by `priority`: watched and background
     /// requests (scheduled revisits) wait behind feed polls and new articles,
     /// background ones also behind watched ones, with at most one request per
-    /// host slot of a lower class waiting ahead.
+    /// host slot of a lower class waiting ahead. A request whose class is raised
+    /// while it waits queues again in its new class.
     pub async fn get_with(
         &self,
         url: &Url,
         validators: &Validators,
-        priority: Priority,
+        mut priority: watch::Receiver<Priority>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut attempt = 0;
+        let mut kept = None;
         loop {
-            let error = match self.follow(url, validators, priority).await {
+            let error = match self.follow(url, validators, &mut priority, &mut kept).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
             if attempt >= self.retries || !error.error.is_transient() {
                 return Err(error.error);
             }
+            kept = error.kept;
             let wait = error
                 .retry_after
                 .map(|d| d.min(self.ceiling))
@@ -248,7 +252,8 @@ impl Fetcher {
         &self,
         url: &Url,
         validators: &Validators,
-        priority: Priority,
+        priority: &mut watch::Receiver<Priority>,
+        kept: &mut Option<KeptSlot>,
     ) -> Result<FetchOutcome, Attempt> {
         let mut current = url.clone();
         let mut permanent = true;
@@ -259,7 +264,7 @@ impl Fetcher {
             } else {
                 Validators::default()
             };
-            match self.request(&current, &sent, priority).await? {
+            match self.request(&current, &sent, priority, kept).await? {
                 Hop::Done(FetchOutcome::Fetched(mut page)) => {
                     if hop > 0 && permanent {
                         page.moved_permanently = Some(page.url.clone());
@@ -282,21 +287,30 @@ impl Fetcher {
         .into())
     }
 
-    /// One request to one host, politely, if the guard allows its address.
+    /// One request to one host, politely, if the guard allows its address; in
+    /// the slot `kept` from an earlier hop or attempt when that was at this host.
+    /// A redirect leaves its slot in `kept` for the next hop.
     async fn request(
         &self,
         url: &Url,
         validators: &Validators,
-        priority: Priority,
+        priority: &mut watch::Receiver<Priority>,
+        kept: &mut Option<KeptSlot>,
     ) -> Result<Hop, Attempt> {
         self.policy
             .check_url(url)
             .map_err(|refusal| refused(url, refusal))?;
         let host = self.hosts.get(url);
-        let _permits = self.acquire(&host, priority).await;
+        let own = kept
+            .take()
+            .filter(|k| Arc::ptr_eq(&k.host, &host) && !host.waiting_ahead_of(*priority.borrow()))
+            .map(|k| k.permit);
+        let queued = std::time::Instant::now();
+        let (host_permit, _global_permit) = self.acquire(&host, priority, own).await;
         let request = validators.apply(self.client.get(url.clone()));
         let started = std::time::Instant::now();
         let sent = request.send().await;
+        tracing::trace!(%url, priority = ?*priority.borrow(), queued_ms = (started - queued).as_millis() as u64, took_ms = started.elapsed().as_millis() as u64, status = sent.as_ref().map(|r| r.status().as_u16()).unwrap_or(0), "request");
         self.metrics
             .fetch_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -319,7 +333,12 @@ impl Fetcher {
             host.succeeded();
         }
         if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-            return redirect_target(url, &response).map_err(Attempt::from);
+            let hop = redirect_target(url, &response).map_err(Attempt::from)?;
+            *kept = Some(KeptSlot {
+                host: host.clone(),
+                permit: host_permit,
+            });
+            return Ok(hop);
         }
         if status == StatusCode::NOT_MODIFIED {
             self.metrics.not_modified.inc();
@@ -327,14 +346,23 @@ impl Fetcher {
         }
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
+            let mut kept = None;
             if let Some(wait) = retry_after.filter(|_| asks_to_wait(status)) {
                 host.pause_for(wait + RETRY_AFTER_MARGIN);
+                kept = Some(KeptSlot {
+                    host: host.clone(),
+                    permit: host_permit,
+                });
             }
             let error = FetchError::Status {
                 url: url.clone(),
                 status,
             };
-            return Err(Attempt { error, retry_after });
+            return Err(Attempt {
+                error,
+                retry_after,
+                kept,
+            });
         }
         let page = self.read_page(response).await.map_err(Attempt::from)?;
         Ok(Hop::Done(FetchOutcome::Fetched(Box::new(page))))
@@ -371,15 +399,19 @@ impl Fetcher {
         })
     }
 
-    /// Waits for a slot on the host, its pause and its start spacing, then for a
-    /// global slot (in that order, so that requests queued behind a busy host do
-    /// not hold global slots).
+    /// Waits for a slot on the host (unless one is `kept`), its pause and its
+    /// start spacing, then for a global slot (in that order, so that requests
+    /// queued behind a busy host do not hold global slots).
     async fn acquire(
         &self,
         host: &hosts::HostState,
-        priority: Priority,
+        priority: &mut watch::Receiver<Priority>,
+        kept: Option<OwnedSemaphorePermit>,
     ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host_permit = host.slot(priority).await;
+        let host_permit = match kept {
+            Some(permit) => permit,
+            None => host.slot_raisable(priority).await,
+        };
         host.ready().await;
         let global = self.global.clone();
         let global_permit = global
@@ -459,6 +491,22 @@ fn asks_to_wait(status: StatusCode) -> bool {
 struct Attempt {
     error: FetchError,
     retry_after: Option<Duration>,
+    /// The host slot, kept when the host asked to wait.
+    kept: Option<KeptSlot>,
+}
+
+/// A host slot kept for what comes next of the same fetch, so that it does not
+/// queue again behind every request that came after it: the next hop of a
+/// redirect (a feed link that redirects to the article on the same host is one
+/// fetch, not two turns in the queue), and the retry of a request that its host
+/// asked to wait (429 or 503 with Retry-After: while the host is paused no
+/// request starts there anyway, and once the pause is over the refused request
+/// goes first). It is released instead when the next request is at another
+/// host, or when a request of a more urgent class waits at this one by then: a
+/// kept slot never lets a request overtake those.
+struct KeptSlot {
+    host: Arc<hosts::HostState>,
+    permit: OwnedSemaphorePermit,
 }
 
 impl Attempt {
@@ -476,6 +524,7 @@ impl From<FetchError> for Attempt {
         Attempt {
             error,
             retry_after: None,
+            kept: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use url::Url;
 
+use super::underway::Underway;
 use super::{Context, story_window};
 use crate::alerts::{Alert, AlertDiff, Event};
 use crate::canonical;
@@ -105,15 +106,26 @@ impl Revisit {
     }
 }
 
-/// Fetches a stored article again and records a new version if it changed.
-pub(super) async fn revisit(ctx: Arc<Context>, why: Revisit) {
-    if let Err(error) = revisit_inner(&ctx, &why).await {
-        tracing::warn!(id = %why.id(), %error, "revisit failed");
+/// Fetches a stored article again and records a new version if it changed; once
+/// more if its feed item changed after the page was fetched.
+pub(super) async fn revisit(ctx: Arc<Context>, mut why: Revisit, task: Arc<Underway>) {
+    loop {
+        if let Err(error) = revisit_inner(&ctx, &why, &task).await {
+            tracing::warn!(id = %why.id(), %error, "revisit failed");
+        }
+        if ctx.shutdown.is_cancelled() {
+            ctx.end(why.id());
+            return;
+        }
+        if ctx.underway.end_unless_signalled(why.id(), &task) {
+            return;
+        }
+        tracing::debug!(id = %why.id(), "feed item changed during the revisit; looking again");
+        why = Revisit::FeedItemChanged(why.id().to_string());
     }
-    ctx.end(why.id());
 }
 
-async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
+async fn revisit_inner(ctx: &Context, why: &Revisit, task: &Underway) -> Result<(), String> {
     let id = why.id();
     let stored = ctx.store.article(id).map_err(|e| e.to_string())?;
     if let Revisit::Scheduled(due) = why
@@ -125,6 +137,9 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
     let Some(article) = stored else {
         return Ok(());
     };
+    if let Revisit::Scheduled(due) = why {
+        tracing::trace!(id, url = %article.url, late_ms = (Utc::now() - due.at).num_milliseconds(), "revisit started");
+    }
     if !ctx.writable(&ctx.shutdown).await {
         return Ok(());
     }
@@ -133,10 +148,11 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
         fetched = async {
-            let priority = revisit_priority(ctx, why, &article);
-            ctx.fetcher.get_with(&url, &article.validators, priority).await
+            task.raise(revisit_priority(ctx, why, &article));
+            ctx.fetcher.get_with(&url, &article.validators, task.priority()).await
         } => fetched,
     };
+    task.fetched();
     let _guard = ctx.article_lock(id).lock().await;
     let Some(mut article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
         return Ok(());
@@ -155,7 +171,8 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
 /// How a revisit queues for its host: a changed feed item like a new article;
 /// scheduled revisits of articles on a topic, or whose story just changed,
 /// ahead of the others (on a host slowed by rate limits, they are the ones an
-/// alert depends on).
+/// alert depends on). A scheduled revisit is raised while it waits if its feed
+/// item changes meanwhile.
 fn revisit_priority(ctx: &Context, why: &Revisit, article: &ArticleRecord) -> Priority {
     match why {
         Revisit::FeedItemChanged(_) => Priority::Normal,

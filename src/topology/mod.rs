@@ -8,7 +8,8 @@
 //! and runs them through the same path, which stores a new version and emits an
 //! `updated` alert with its diff when the text changed; articles on a topic, and
 //! those whose story just changed ([`hot_articles`]), are revisited ahead of the
-//! others on their host. Alerts are queued in the
+//! others on their host; a revisit waiting for its host when the feed says its
+//! article changed is raised ahead of them ([`underway`]). Alerts are queued in the
 //! store's outbox, from which one task per sink delivers them; an update of a
 //! story with copies elsewhere is held for the story window first
 //! ([`story_window`]), so that the copies' same changes join it. CPU-bound work (parsing, extraction, diffing) runs on the
@@ -29,6 +30,7 @@ mod hot_articles;
 mod poller;
 mod source_health;
 mod story_window;
+mod underway;
 mod write_gate;
 
 use std::collections::HashSet;
@@ -52,6 +54,7 @@ use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
 use crate::topics::TopicSet;
 use hot_articles::HotArticles;
+use underway::{Underway, Underways};
 
 pub use feed_control::FeedControl;
 pub use feed_set::{ActiveFeed, import_feed_list, record_imports};
@@ -113,26 +116,20 @@ pub(crate) struct Context {
     /// Bounds the scheduled revisits under way ([`REVISITS_RUNNING`]).
     revisits_running: Arc<Semaphore>,
     /// Links and article ids with a task under way.
-    inflight: Mutex<HashSet<String>>,
+    underway: Underways,
     /// Feeds whose next poll must be unconditional (an article from them failed).
     refetch_feeds: Mutex<HashSet<String>>,
     article_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl Context {
-    /// Marks `key` as under way; false if it already was.
-    fn begin(&self, key: &str) -> bool {
-        self.inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_string())
+    /// Marks `key` as under way; `None` if it already was.
+    fn begin(&self, key: &str) -> Option<Arc<Underway>> {
+        self.underway.begin(key)
     }
 
     fn end(&self, key: &str) {
-        self.inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.underway.end(key);
     }
 
     fn request_refetch(&self, feed: &str) {
@@ -229,7 +226,7 @@ impl Topology {
             tasks: TaskTracker::new(),
             cpu: Semaphore::new(cores),
             revisits_running: Arc::new(Semaphore::new(REVISITS_RUNNING)),
-            inflight: Mutex::new(HashSet::new()),
+            underway: Underways::default(),
             refetch_feeds: Mutex::new(HashSet::new()),
             article_locks: (0..ARTICLE_LOCKS)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -344,11 +341,11 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
             let Ok(running) = ctx.revisits_running.clone().try_acquire_owned() else {
                 break;
             };
-            if ctx.begin(&entry.id) {
+            if let Some(task) = ctx.begin(&entry.id) {
                 let why = articles::Revisit::Scheduled(entry);
                 let ctx = ctx.clone();
                 ctx.tasks.clone().spawn(async move {
-                    articles::revisit(ctx, why).await;
+                    articles::revisit(ctx, why, task).await;
                     drop(running);
                 });
             }

@@ -342,10 +342,8 @@ fn discover(
         items.insert(link, item.state);
         match ctx.store.resolve_link(item.link.as_str()) {
             Ok(Some(id)) => {
-                if changed && ctx.begin(&id) {
-                    tracing::debug!(feed = %record.url, %id, "feed item changed; revisiting its article");
-                    let why = articles::Revisit::FeedItemChanged(id);
-                    ctx.tasks.spawn(articles::revisit(ctx.clone(), why));
+                if changed {
+                    item_changed(ctx, &record.url, id);
                 }
                 continue;
             }
@@ -355,7 +353,7 @@ fn discover(
                 continue;
             }
         }
-        if !ctx.begin(item.link.as_str()) {
+        if ctx.begin(item.link.as_str()).is_none() {
             continue;
         }
         started += 1;
@@ -369,6 +367,19 @@ fn discover(
     }
     tracing::info!(feed = %record.url, items = record.items, new = started, "feed polled");
     started
+}
+
+/// The feed item of stored article `id` changed: revisits it at once, or tells
+/// the revisit already under way (see [`super::underway`]).
+fn item_changed(ctx: &Arc<Context>, feed: &str, id: String) {
+    match ctx.underway.feed_item_changed(&id) {
+        Some(task) => {
+            tracing::debug!(feed, %id, "feed item changed; revisiting its article");
+            let why = articles::Revisit::FeedItemChanged(id);
+            ctx.tasks.spawn(articles::revisit(ctx.clone(), why, task));
+        }
+        None => tracing::debug!(feed, %id, "feed item changed; told the revisit under way"),
+    }
 }
 
 #[cfg(test)]
