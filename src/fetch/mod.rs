@@ -227,6 +227,7 @@ impl Fetcher {
         mut priority: watch::Receiver<Priority>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut attempt = 0;
+        let mut unexplained = 0;
         let mut kept = None;
         loop {
             let error = match self.follow(url, validators, &mut priority, &mut kept).await {
@@ -237,10 +238,7 @@ impl Fetcher {
                 return Err(error.error);
             }
             kept = error.kept;
-            let wait = error
-                .retry_after
-                .map(|d| d.min(self.ceiling))
-                .unwrap_or_else(|| backoff(attempt, self.ceiling));
+            let wait = retry_wait(error.retry_after, &mut unexplained, self.ceiling);
             tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, error = %error.error, "retrying");
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -487,6 +485,22 @@ fn asks_to_wait(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE
 }
 
+/// How long to wait before the next attempt: the server's Retry-After when it
+/// sent one (capped at `ceiling`), else exponential backoff. Only failures the
+/// server did not explain (`unexplained`, counted here) grow the backoff: a 500
+/// after two 429s that were waited out as asked is a first unexplained failure,
+/// not a third.
+fn retry_wait(retry_after: Option<Duration>, unexplained: &mut u32, ceiling: Duration) -> Duration {
+    match retry_after {
+        Some(asked) => asked.min(ceiling),
+        None => {
+            let wait = backoff(*unexplained, ceiling);
+            *unexplained += 1;
+            wait
+        }
+    }
+}
+
 /// A failed attempt with the server's Retry-After, if it sent one.
 struct Attempt {
     error: FetchError,
@@ -532,6 +546,27 @@ impl From<FetchError> for Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_without_retry_after_grow_the_backoff() {
+        let ceiling = Duration::from_secs(60);
+        let mut unexplained = 0;
+        let asked = Some(Duration::from_secs(2));
+        assert_eq!(
+            retry_wait(asked, &mut unexplained, ceiling),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            retry_wait(asked, &mut unexplained, ceiling),
+            Duration::from_secs(2)
+        );
+        let first = retry_wait(None, &mut unexplained, ceiling);
+        assert!(first <= retry::BACKOFF_BASE * 3 / 2, "{first:?}");
+        let second = retry_wait(None, &mut unexplained, ceiling);
+        assert!(second >= retry::BACKOFF_BASE * 2, "{second:?}");
+        let long = Some(Duration::from_secs(600));
+        assert_eq!(retry_wait(long, &mut unexplained, ceiling), ceiling);
+    }
 
     #[test]
     fn client_errors_are_not_transient() {
