@@ -93,10 +93,14 @@ fn queue(ctx: &Context, commit: Commit<'_>, alert: Option<Alert>) -> Result<(), 
         None => Vec::new(),
     };
     let version = commit.version.map(|v| v.number);
-    ctx.store.commit(&Commit {
+    let committed = ctx.store.commit(&Commit {
         outbox: &entries,
         ..commit
-    })?;
+    });
+    if committed.is_err() {
+        outbox::unqueue(&ctx.sinks, &entries);
+    }
+    committed?;
     record_version(ctx, version);
     emitted(ctx, &entries, alert);
     Ok(())
@@ -154,7 +158,10 @@ pub(super) fn release(ctx: &Context, all: bool) -> Result<(), StoreError> {
     for held in holds.due((!all).then(Utc::now)) {
         let entries =
             outbox::entries_for(&ctx.sinks, ctx.store.as_ref(), &held.alert, ctx.outbox_max)?;
-        ctx.store.release_hold(&held, &entries)?;
+        if let Err(error) = ctx.store.release_hold(&held, &entries) {
+            outbox::unqueue(&ctx.sinks, &entries);
+            return Err(error);
+        }
         holds.remove(held.seq);
         emitted(ctx, &entries, Some(held.alert));
     }
