@@ -144,7 +144,7 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
     let result = match fetched {
         Ok(FetchOutcome::NotModified) => {
             article.not_found_strikes = 0;
-            reschedule(ctx, article, &[])
+            reschedule(ctx, article, &[]).await
         }
         Ok(FetchOutcome::Fetched(page)) => revisited(ctx, article, *page).await,
         Err(error) => return failed_revisit(ctx, article, &error).await,
@@ -180,7 +180,7 @@ async fn revisited(
         let known = [article.url.as_str(), article.fetch_url()];
         if !known.contains(&to.as_str()) {
             links = link_set(&[&to, &page.url]);
-            record_move(ctx, &mut article, &to, &links)?;
+            record_move(ctx, &mut article, &to, &links).await?;
         }
     }
     let host = host_key(&page.url);
@@ -201,7 +201,7 @@ async fn revisited(
 
 /// Records that `article` now lives at `to`, reached through `links`, with its
 /// `moved` alert.
-fn record_move(
+async fn record_move(
     ctx: &Context,
     article: &mut ArticleRecord,
     to: &Url,
@@ -215,7 +215,7 @@ fn record_move(
         previous_check: article.next_check,
         ..Commit::default()
     };
-    commit_with_alert(ctx, commit, Some(event_alert(article, Event::Moved)))
+    commit_with_alert(ctx, commit, Some(event_alert(article, Event::Moved))).await
 }
 
 /// The stored article that a newly found URL (`id`, on `host`) is a move of: one
@@ -285,7 +285,7 @@ async fn moved_here(ctx: &Context, old: &str, to: &Url, fetch: Fetched) -> Resul
     let Some(mut article) = ctx.store.article(old)? else {
         return Ok(());
     };
-    record_move(ctx, &mut article, to, &fetch.links)?;
+    record_move(ctx, &mut article, to, &fetch.links).await?;
     apply(ctx, article, fetch).await
 }
 
@@ -315,9 +315,13 @@ async fn failed_revisit(
             ..Commit::default()
         };
         let alert = event_alert(&article, Event::Removed);
-        return commit_with_alert(ctx, commit, Some(alert)).map_err(|e| e.to_string());
+        return commit_with_alert(ctx, commit, Some(alert))
+            .await
+            .map_err(|e| e.to_string());
     }
-    reschedule(ctx, article, &[]).map_err(|e| e.to_string())?;
+    reschedule(ctx, article, &[])
+        .await
+        .map_err(|e| e.to_string())?;
     Err(error.to_string())
 }
 
@@ -431,7 +435,7 @@ async fn store_new(
         raw: Some(&fetch.raw),
         ..Commit::default()
     };
-    commit_with_alert(ctx, commit, Some(version_alert(&article, &version, None)))?;
+    commit_with_alert(ctx, commit, Some(version_alert(&article, &version, None))).await?;
     tracing::info!(id = %article.id, url = %article.url, feed = %article.feed, "new article");
     Ok(())
 }
@@ -447,12 +451,12 @@ async fn apply(
     article.validators = fetch.validators;
     if fetch.text.body.is_empty() {
         tracing::warn!(url = %article.url, "no article text found on the page; keeping the stored version");
-        return reschedule(ctx, article, &fetch.links);
+        return reschedule(ctx, article, &fetch.links).await;
     }
     // Most revisits find the text as stored: that needs the latest version only.
     let latest = ctx.store.version(&article.id, article.versions)?;
     if latest.is_some_and(|v| v.title == fetch.text.title && v.body == fetch.text.body) {
-        return reschedule(ctx, article, &fetch.links);
+        return reschedule(ctx, article, &fetch.links).await;
     }
     let history = ctx.store.versions(&article.id)?;
     let host = Url::parse(article.fetch_url())
@@ -462,7 +466,7 @@ async fn apply(
         .detector
         .compare(&host, &article.id, &history, &fetch.text)
     {
-        Verdict::Unchanged => return reschedule(ctx, article, &fetch.links),
+        Verdict::Unchanged => return reschedule(ctx, article, &fetch.links).await,
         Verdict::Changed(change) => change,
     };
     let now = Utc::now();
@@ -493,7 +497,7 @@ async fn apply(
         alert,
         update,
     };
-    reschedule_with(ctx, article, &fetch.links, Some(new))
+    reschedule_with(ctx, article, &fetch.links, Some(new)).await
 }
 
 /// A new version to commit with what goes with it.
@@ -596,12 +600,16 @@ fn worth_alerting(ctx: &Context, change: &Change, history: &[Version]) -> bool {
 }
 
 /// Stores the article with its next revisit time.
-fn reschedule(ctx: &Context, article: ArticleRecord, links: &[String]) -> Result<(), StoreError> {
-    reschedule_with(ctx, article, links, None)
+async fn reschedule(
+    ctx: &Context,
+    article: ArticleRecord,
+    links: &[String],
+) -> Result<(), StoreError> {
+    reschedule_with(ctx, article, links, None).await
 }
 
 /// [`reschedule`], with a new version, its page and its alert in the same commit.
-fn reschedule_with(
+async fn reschedule_with(
     ctx: &Context,
     mut article: ArticleRecord,
     links: &[String],
@@ -621,7 +629,7 @@ fn reschedule_with(
         ..Commit::default()
     };
     let (alert, update) = new.map_or((None, None), |n| (n.alert, n.update));
-    story_window::commit(ctx, commit, alert, update)
+    story_window::commit(ctx, commit, alert, update).await
 }
 
 fn alert(article: &ArticleRecord, event: Event, version: u32) -> Alert {
@@ -668,10 +676,10 @@ fn event_alert(article: &ArticleRecord, event: Event) -> Alert {
 }
 
 /// Commits `commit` with `alert`, queued or held (see [`story_window`]).
-pub(super) fn commit_with_alert(
+pub(super) async fn commit_with_alert(
     ctx: &Context,
     commit: Commit<'_>,
     alert: Option<Alert>,
 ) -> Result<(), StoreError> {
-    story_window::commit(ctx, commit, alert, None)
+    story_window::commit(ctx, commit, alert, None).await
 }
