@@ -560,7 +560,7 @@ async fn annotate(
         Ok(assignment) => {
             article.cluster = Some(assignment.cluster);
             StoryPlace {
-                record: clusters.stored(&article.id).and_then(|s| s.to_bytes().ok()),
+                record: clusters.stored(&article.id).map(|s| s.to_bytes()),
                 copies: assignment.copies_of,
             }
         }
