@@ -53,6 +53,14 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
             return Err("unexpected 304 to an unconditional request".into());
         }
     };
+    // Boxed: the task's own future stays small (about 1.3 KB of fetch instead
+    // of 10 KB) while it waits for its host, as thousands do at a first ingest.
+    Box::pin(store_page(ctx, job, page)).await
+}
+
+/// Extracts and stores a newly fetched page: a new article, a move of a stored
+/// one, or a new version of one already stored under its canonical URL.
+async fn store_page(ctx: &Context, job: &NewArticle, page: Page) -> Result<(), String> {
     let extracted = extract_page(ctx, &page).await;
     let canonical = canonical_url(&extracted, &page);
     let id = canonical::article_id(&canonical);
@@ -146,8 +154,9 @@ async fn revisit_inner(ctx: &Context, why: &Revisit) -> Result<(), String> {
             article.not_found_strikes = 0;
             reschedule(ctx, article, &[]).await
         }
-        Ok(FetchOutcome::Fetched(page)) => revisited(ctx, article, *page).await,
-        Err(error) => return failed_revisit(ctx, article, &error).await,
+        // Boxed, as in `discover_inner`: up to REVISITS_RUNNING revisits wait for their hosts.
+        Ok(FetchOutcome::Fetched(page)) => Box::pin(revisited(ctx, article, *page)).await,
+        Err(error) => return Box::pin(failed_revisit(ctx, article, &error)).await,
     };
     result.map_err(|e| e.to_string())
 }
