@@ -10,7 +10,8 @@
 //! the dead letters), `fingerprints` (id → story fingerprint record), `holds`
 //! (sequence, big-endian → an update alert held for its story window, see
 //! [`crate::alerts::story`]) and `meta` (format version). Records are JSON so
-//! that they stay readable across releases.
+//! that they stay readable across releases, except fingerprints (see
+//! [`crate::dedup::StoredFingerprint::to_bytes`]).
 
 use std::path::Path;
 
