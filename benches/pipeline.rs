@@ -591,7 +591,7 @@ async fn round(fetcher: &Fetcher, saved: &[Saved], topics: &TopicSet) -> Result<
         });
         let fp = fingerprint(&clean.title, &clean.body, language.as_deref());
         let cluster = clusters.assign(&id, &fp)?.cluster;
-        let record = clusters.stored(&id).and_then(|s| s.to_bytes().ok());
+        let record = clusters.stored(&id).map(|s| s.to_bytes());
         let now = chrono::Utc::now();
         let v1 = version(1, &clean.title, &clean.body);
         let article = ArticleRecord {

@@ -167,7 +167,7 @@ fn clusters_survive_a_reload_and_stale_fingerprints_are_listed() {
     let mut records: Vec<(String, StoredFingerprint)> = ["w", "c", "o"]
         .into_iter()
         .map(|id| {
-            let bytes = clusters.stored(id).unwrap().to_bytes().unwrap();
+            let bytes = clusters.stored(id).unwrap().to_bytes();
             (
                 id.to_string(),
                 StoredFingerprint::from_bytes(&bytes).unwrap(),
@@ -208,6 +208,41 @@ fn removed_articles_are_forgotten() {
 #[test]
 fn undecodable_records_are_errors() {
     assert!(StoredFingerprint::from_bytes(b"{not json").is_err());
+    let record = StoredFingerprint {
+        fingerprint: fp("en_wire", "en"),
+        cluster: "s0123456789ab".into(),
+        changed: 1_800_000_000,
+    };
+    let bytes = record.to_bytes();
+    for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            StoredFingerprint::from_bytes(&bytes[..cut]).is_err(),
+            "{cut}"
+        );
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(StoredFingerprint::from_bytes(&longer).is_err());
+}
+
+#[test]
+fn records_are_stored_binary_and_json_records_still_read() {
+    let record = StoredFingerprint {
+        fingerprint: fp("ru_wire", "ru"),
+        cluster: "s0123456789ab".into(),
+        changed: 1_800_000_000,
+    };
+    let binary = record.to_bytes();
+    assert_eq!(StoredFingerprint::from_bytes(&binary).unwrap(), record);
+    // Stores written by earlier releases hold JSON.
+    let json = serde_json::to_vec(&record).unwrap();
+    assert_eq!(StoredFingerprint::from_bytes(&json).unwrap(), record);
+    assert!(
+        binary.len() < json.len() / 2,
+        "binary {} vs JSON {} bytes",
+        binary.len(),
+        json.len()
+    );
 }
 
 #[test]

@@ -64,6 +64,9 @@ impl SinkSlot {
 }
 
 /// The outbox entries for `alert`: one per sink that wants it and has room.
+/// They count in their sinks' queues at once, before they are committed, so
+/// that a worker that delivers one before [`wake`] never takes a count below
+/// zero; [`unqueue`] them if their commit fails.
 pub fn entries_for(
     slots: &[Arc<SinkSlot>],
     store: &dyn Store,
@@ -86,16 +89,34 @@ pub fn entries_for(
             last_error: None,
         });
     }
+    count(slots, &entries, |queued, added| {
+        queued.fetch_add(added, Ordering::Relaxed);
+    });
     Ok(entries)
+}
+
+/// Takes `entries` whose commit failed out of their sinks' counts.
+pub fn unqueue(slots: &[Arc<SinkSlot>], entries: &[OutboxEntry]) {
+    count(slots, entries, |queued, added| {
+        queued.fetch_sub(added, Ordering::Relaxed);
+    });
 }
 
 /// Tells the sinks of committed `entries` that they have work.
 pub fn wake(slots: &[Arc<SinkSlot>], entries: &[OutboxEntry]) {
     for slot in slots {
+        if entries.iter().any(|e| e.sink == slot.name) {
+            slot.wake.notify_one();
+        }
+    }
+}
+
+/// Applies `change` to the count of each sink that has some of `entries`.
+fn count(slots: &[Arc<SinkSlot>], entries: &[OutboxEntry], change: impl Fn(&AtomicUsize, usize)) {
+    for slot in slots {
         let added = entries.iter().filter(|e| e.sink == slot.name).count();
         if added > 0 {
-            slot.queued.fetch_add(added, Ordering::Relaxed);
-            slot.wake.notify_one();
+            change(&slot.queued, added);
         }
     }
 }
@@ -353,4 +374,40 @@ fn retry_later(
     entry.last_error = Some(error);
     store.outbox_update(entry)?;
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::Event;
+    use crate::store::SledStore;
+
+    #[test]
+    fn entries_count_in_their_queue_before_they_are_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink = Sink::Channel {
+            name: "test".into(),
+            tx,
+        };
+        let slots = vec![Arc::new(SinkSlot::new(sink, &store).unwrap())];
+        let alert = Alert::new(
+            Event::New,
+            "0123456789".into(),
+            "http://127.0.0.1/a".into(),
+            1,
+            "t".into(),
+            "http://127.0.0.1/rss".into(),
+        );
+        let entries = entries_for(&slots, &store, &alert, 10).unwrap();
+        assert_eq!(entries.len(), 1);
+        // A worker may deliver the entry as soon as it is committed, before
+        // `wake`: the count it takes one off already holds it.
+        assert_eq!(slots[0].queued(), 1);
+        wake(&slots, &entries);
+        assert_eq!(slots[0].queued(), 1);
+        unqueue(&slots, &entries);
+        assert_eq!(slots[0].queued(), 0);
+    }
 }

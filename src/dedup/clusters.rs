@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::confirm::{is_copy, is_still_copy};
-use super::fingerprint::{FINGERPRINT_VERSION, Fingerprint};
+use super::fingerprint::{FINGERPRINT_VERSION, Fingerprint, Sample};
 use super::index::Index;
 
 /// Errors of the dedup records.
@@ -28,6 +28,9 @@ pub enum DedupError {
     /// A stored record could not be decoded.
     #[error("undecodable dedup record: {0}")]
     Decode(#[from] serde_json::Error),
+    /// A stored binary record is damaged.
+    #[error("undecodable dedup record: {0}")]
+    Malformed(&'static str),
     /// More articles than the index can number.
     #[error("too many articles for the dedup index")]
     Full,
@@ -45,15 +48,116 @@ pub struct StoredFingerprint {
     pub changed: i64,
 }
 
+/// The first byte of a record in the binary encoding (a JSON record starts with `{`).
+const BINARY_TAG: u8 = 1;
+
 impl StoredFingerprint {
-    /// Encode for storage (JSON).
-    pub fn to_bytes(&self) -> Result<Vec<u8>, DedupError> {
-        Ok(serde_json::to_vec(self)?)
+    /// Encode for storage: a tag byte (1), then the fields little-endian in
+    /// their order (fingerprint version, SimHash, shingle count, MinHash,
+    /// numbers, paragraphs, change time, cluster id), each list as a `u16`
+    /// length and its items, each sample with its set size first. About 400
+    /// bytes where the JSON of earlier releases took about 860.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let fp = &self.fingerprint;
+        let mut out = Vec::with_capacity(
+            40 + 4 * (fp.minhash.len() + fp.numbers.hashes.len() + fp.paragraphs.hashes.len())
+                + self.cluster.len(),
+        );
+        out.push(BINARY_TAG);
+        out.extend_from_slice(&fp.version.to_le_bytes());
+        out.extend_from_slice(&fp.simhash.to_le_bytes());
+        out.extend_from_slice(&fp.shingles.to_le_bytes());
+        put_hashes(&mut out, &fp.minhash);
+        for sample in [&fp.numbers, &fp.paragraphs] {
+            out.extend_from_slice(&sample.count.to_le_bytes());
+            put_hashes(&mut out, &sample.hashes);
+        }
+        out.extend_from_slice(&self.changed.to_le_bytes());
+        put_len(&mut out, self.cluster.len());
+        out.extend_from_slice(self.cluster.as_bytes());
+        out
     }
 
-    /// Decode a stored record.
+    /// Decode a stored record: the binary encoding, or the JSON of earlier releases.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DedupError> {
-        Ok(serde_json::from_slice(bytes)?)
+        match bytes.split_first() {
+            Some((&BINARY_TAG, rest)) => Self::from_binary(&mut Reader(rest)),
+            _ => Ok(serde_json::from_slice(bytes)?),
+        }
+    }
+
+    fn from_binary(r: &mut Reader<'_>) -> Result<Self, DedupError> {
+        let version = u32::from_le_bytes(r.take()?);
+        let simhash = u64::from_le_bytes(r.take()?);
+        let shingles = u32::from_le_bytes(r.take()?);
+        let minhash = r.hashes()?;
+        let mut sample = || -> Result<Sample, DedupError> {
+            let count = u32::from_le_bytes(r.take()?);
+            Ok(Sample {
+                hashes: r.hashes()?,
+                count,
+            })
+        };
+        let (numbers, paragraphs) = (sample()?, sample()?);
+        let changed = i64::from_le_bytes(r.take()?);
+        let len = u16::from_le_bytes(r.take()?) as usize;
+        let cluster = std::str::from_utf8(r.bytes(len)?)
+            .map_err(|_| DedupError::Malformed("cluster id is not UTF-8"))?
+            .to_string();
+        if !r.0.is_empty() {
+            return Err(DedupError::Malformed("bytes after the record"));
+        }
+        Ok(StoredFingerprint {
+            fingerprint: Fingerprint {
+                version,
+                simhash,
+                minhash,
+                shingles,
+                numbers,
+                paragraphs,
+            },
+            cluster,
+            changed,
+        })
+    }
+}
+
+fn put_len(out: &mut Vec<u8>, len: usize) {
+    let len = u16::try_from(len).expect("fingerprint lists and cluster ids are short");
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+fn put_hashes(out: &mut Vec<u8>, hashes: &[u32]) {
+    put_len(out, hashes.len());
+    for hash in hashes {
+        out.extend_from_slice(&hash.to_le_bytes());
+    }
+}
+
+/// The unread rest of a binary record.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], DedupError> {
+        if self.0.len() < n {
+            return Err(DedupError::Malformed("record cut short"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], DedupError> {
+        Ok(self.bytes(N)?.try_into().expect("N bytes"))
+    }
+
+    fn hashes(&mut self) -> Result<Vec<u32>, DedupError> {
+        let len = u16::from_le_bytes(self.take()?) as usize;
+        let bytes = self.bytes(4 * len)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
     }
 }
 

@@ -1,6 +1,7 @@
 //! How the store packs its large payloads: zstd frames (content size in the
 //! frame header, so sizes are known without decompressing), made and read with
-//! one reused zstd context per thread (creating one per page showed in profiles).
+//! zstd contexts reused from a small pool (creating one per page showed in
+//! profiles; keeping one per thread cost a megabyte or more a thread).
 //!
 //! A version record is its JSON, compressed whole. A raw snapshot (the page as
 //! it was served) is `u32 big-endian header length ‖ header JSON ‖ zstd(body)`:
@@ -9,7 +10,7 @@
 //! page of the article's first version as a zstd dictionary (its `base`): the
 //! two are mostly the same, which makes later snapshots about a fifth the size.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -26,9 +27,25 @@ const RECORD_LEVEL: i32 = 3;
 /// to 2.23-2.30 ms CPU (`cargo bench --bench pipeline`, alternating).
 const PAGE_LEVEL: i32 = 1;
 
-thread_local! {
-    static COMPRESSOR: RefCell<Compressor<'static>> = RefCell::default();
-    static DECOMPRESSOR: RefCell<Decompressor<'static>> = RefCell::default();
+/// Contexts kept for reuse, of each kind. A compression context holds a
+/// megabyte or more; kept one per thread, as before, they added up over tokio's
+/// blocking pool. Compression happens mostly in the group commit's one writer.
+const POOLED: usize = 2;
+
+static COMPRESSORS: Mutex<Vec<Compressor<'static>>> = Mutex::new(Vec::new());
+static DECOMPRESSORS: Mutex<Vec<Decompressor<'static>>> = Mutex::new(Vec::new());
+
+/// Runs `work` with a context from `pool` (a new one if none is free), then
+/// keeps the context if the pool has room.
+fn with_context<C: Default, T>(pool: &Mutex<Vec<C>>, work: impl FnOnce(&mut C) -> T) -> T {
+    let taken = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut context = taken.unwrap_or_default();
+    let result = work(&mut context);
+    let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+    if pool.len() < POOLED {
+        pool.push(context);
+    }
+    result
 }
 
 /// The page behind a version, as it was served (after transfer decoding, before
@@ -64,12 +81,11 @@ pub(super) fn pack(bytes: &[u8]) -> Vec<u8> {
 
 /// Compresses `bytes` against `dictionary` (raw content; may be empty).
 fn compress(bytes: &[u8], dictionary: &[u8], level: i32) -> Vec<u8> {
-    COMPRESSOR
-        .with_borrow_mut(|c| {
-            c.set_dictionary(level, dictionary)?;
-            c.compress(bytes)
-        })
-        .expect("zstd compresses into a growing buffer")
+    with_context(&COMPRESSORS, |c| {
+        c.set_dictionary(level, dictionary)?;
+        c.compress(bytes)
+    })
+    .expect("zstd compresses into a growing buffer")
 }
 
 /// Decompresses a frame written by [`pack`]; `key` names it in errors.
@@ -85,15 +101,14 @@ fn decompress(
     dictionary: &[u8],
     len: u64,
 ) -> Result<Vec<u8>, StoreError> {
-    DECOMPRESSOR
-        .with_borrow_mut(|d| {
-            d.set_dictionary(dictionary)?;
-            d.decompress(frame, len as usize)
-        })
-        .map_err(|source| StoreError::Compressed {
-            key: String::from_utf8_lossy(key).into_owned(),
-            source,
-        })
+    with_context(&DECOMPRESSORS, |d| {
+        d.set_dictionary(dictionary)?;
+        d.decompress(frame, len as usize)
+    })
+    .map_err(|source| StoreError::Compressed {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
 }
 
 /// The size of a frame's content, from its header.

@@ -193,6 +193,9 @@ impl Store for GuardedStore {
     fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError> {
         self.with(|s| s.commit(commit))
     }
+    fn commit_group(&self, commits: &[Commit<'_>]) -> Result<(), StoreError> {
+        self.with(|s| s.commit_group(commits))
+    }
     fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError> {
         self.with(|s| s.feed(url))
     }

@@ -356,6 +356,9 @@ pub trait Store: Send + Sync {
     /// land in steps, the new queue entry first, so that a crash can at worst
     /// leave a stale queue entry behind (see [`Due::is_current`]).
     fn commit(&self, commit: &Commit<'_>) -> Result<(), StoreError>;
+    /// Applies several commits, in order, as one atomic group: one log write for
+    /// all of them where each [`Store::commit`] would make its own.
+    fn commit_group(&self, commits: &[Commit<'_>]) -> Result<(), StoreError>;
     fn feed(&self, url: &str) -> Result<Option<FeedRecord>, StoreError>;
     fn feeds(&self) -> Result<Vec<FeedRecord>, StoreError>;
     fn put_feed(&self, feed: &FeedRecord) -> Result<(), StoreError>;

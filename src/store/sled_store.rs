@@ -10,7 +10,8 @@
 //! the dead letters), `fingerprints` (id → story fingerprint record), `holds`
 //! (sequence, big-endian → an update alert held for its story window, see
 //! [`crate::alerts::story`]) and `meta` (format version). Records are JSON so
-//! that they stay readable across releases.
+//! that they stay readable across releases, except fingerprints (see
+//! [`crate::dedup::StoredFingerprint::to_bytes`]).
 
 use std::path::Path;
 
@@ -386,34 +387,11 @@ impl Store for SledStore {
         {
             return self.reschedule(article, commit.previous_check);
         }
-        let article = commit
-            .article
-            .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
-        let version = match (commit.article, commit.version) {
-            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode_version(v))),
-            _ => None,
-        };
-        let raw = match (commit.article, commit.version, commit.raw) {
-            (Some(a), Some(v), Some(raw)) => Some((
-                version_key(&a.id, v.number),
-                self.encode_raw(&a.id, v.number, raw),
-            )),
-            _ => None,
-        };
-        let old_due = commit
-            .article
-            .zip(commit.previous_check)
-            .map(|(a, at)| due_key(at, &a.id));
-        let new_due = commit
-            .article
-            .and_then(|a| a.next_check.map(|at| due_key(at, &a.id)));
-        let id = commit.article.map(|a| a.id.clone()).unwrap_or_default();
-        let queued: Vec<(Vec<u8>, Vec<u8>)> = commit
-            .outbox
-            .iter()
-            .map(|e| (outbox_key(e), encode(e)))
-            .collect();
-        let hold = commit.hold.map(|h| (h.seq.to_be_bytes(), encode(h)));
+        self.commit_group(std::slice::from_ref(commit))
+    }
+
+    fn commit_group(&self, commits: &[Commit<'_>]) -> Result<(), StoreError> {
+        let writes: Vec<Writes> = commits.iter().map(|c| self.writes(c)).collect();
         let trees = (
             &self.articles,
             &self.versions,
@@ -426,32 +404,34 @@ impl Store for SledStore {
         );
         let result: Result<(), TransactionError<()>> = trees.transaction(
             |(articles, versions, raws, links, due, outbox, fingerprints, holds)| {
-                if let Some((key, value)) = &article {
-                    articles.insert(key.as_slice(), value.as_slice())?;
-                }
-                if let Some((key, value)) = &version {
-                    versions.insert(key.as_slice(), value.as_slice())?;
-                }
-                if let Some((key, value)) = &raw {
-                    raws.insert(key.as_slice(), value.as_slice())?;
-                }
-                for link in commit.links {
-                    links.insert(link.as_bytes(), id.as_bytes())?;
-                }
-                if let Some(key) = &old_due {
-                    due.remove(key.as_slice())?;
-                }
-                if let Some(key) = &new_due {
-                    due.insert(key.as_slice(), &[])?;
-                }
-                for (key, value) in &queued {
-                    outbox.insert(key.as_slice(), value.as_slice())?;
-                }
-                if let Some(record) = commit.fingerprint {
-                    fingerprints.insert(id.as_bytes(), record)?;
-                }
-                if let Some((key, value)) = &hold {
-                    holds.insert(key, value.as_slice())?;
+                for w in &writes {
+                    if let Some((key, value)) = &w.article {
+                        articles.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    if let Some((key, value)) = &w.version {
+                        versions.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    if let Some((key, value)) = &w.raw {
+                        raws.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    for link in w.links {
+                        links.insert(link.as_bytes(), w.id.as_bytes())?;
+                    }
+                    if let Some(key) = &w.old_due {
+                        due.remove(key.as_slice())?;
+                    }
+                    if let Some(key) = &w.new_due {
+                        due.insert(key.as_slice(), &[])?;
+                    }
+                    for (key, value) in &w.queued {
+                        outbox.insert(key.as_slice(), value.as_slice())?;
+                    }
+                    if let Some(record) = w.fingerprint {
+                        fingerprints.insert(w.id.as_bytes(), record)?;
+                    }
+                    if let Some((key, value)) = &w.hold {
+                        holds.insert(key, value.as_slice())?;
+                    }
                 }
                 Ok::<(), ConflictableTransactionError<()>>(())
             },
@@ -650,6 +630,61 @@ pub(super) fn decode_version(key: &[u8], value: &[u8]) -> Result<Version, StoreE
     decode(key, &compress::unpack(key, value)?)
 }
 
+/// A commit's records, encoded: what its transaction writes.
+struct Writes<'a> {
+    id: String,
+    article: Option<(Vec<u8>, Vec<u8>)>,
+    version: Option<(Vec<u8>, Vec<u8>)>,
+    raw: Option<(Vec<u8>, Vec<u8>)>,
+    links: &'a [String],
+    old_due: Option<Vec<u8>>,
+    new_due: Option<Vec<u8>>,
+    queued: Vec<(Vec<u8>, Vec<u8>)>,
+    fingerprint: Option<&'a [u8]>,
+    hold: Option<([u8; 8], Vec<u8>)>,
+}
+
+impl SledStore {
+    /// Encodes (and compresses) what `commit` writes, outside any transaction.
+    fn writes<'a>(&self, commit: &Commit<'a>) -> Writes<'a> {
+        let article = commit
+            .article
+            .map(|a| (a.id.as_bytes().to_vec(), encode(a)));
+        let version = match (commit.article, commit.version) {
+            (Some(a), Some(v)) => Some((version_key(&a.id, v.number), encode_version(v))),
+            _ => None,
+        };
+        let raw = match (commit.article, commit.version, commit.raw) {
+            (Some(a), Some(v), Some(raw)) => Some((
+                version_key(&a.id, v.number),
+                self.encode_raw(&a.id, v.number, raw),
+            )),
+            _ => None,
+        };
+        Writes {
+            id: commit.article.map(|a| a.id.clone()).unwrap_or_default(),
+            article,
+            version,
+            raw,
+            links: commit.links,
+            old_due: commit
+                .article
+                .zip(commit.previous_check)
+                .map(|(a, at)| due_key(at, &a.id)),
+            new_due: commit
+                .article
+                .and_then(|a| a.next_check.map(|at| due_key(at, &a.id))),
+            queued: commit
+                .outbox
+                .iter()
+                .map(|e| (outbox_key(e), encode(e)))
+                .collect(),
+            fingerprint: commit.fingerprint,
+            hold: commit.hold.map(|h| (h.seq.to_be_bytes(), encode(h))),
+        }
+    }
+}
+
 impl SledStore {
     /// Stores `article` and moves its revisit without a transaction: each sled
     /// transaction writes out its own log buffer, and a revisit that found
@@ -792,6 +827,43 @@ mod tests {
                 .id,
             "abcdef0123"
         );
+    }
+
+    #[test]
+    fn a_group_commit_stores_each_of_its_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let at = DateTime::from_timestamp(1_000, 0).unwrap();
+        let a = record("aaaaaaaaaa", 1, Some(at));
+        let b = record("bbbbbbbbbb", 1, Some(at));
+        let links = vec!["http://127.0.0.1/b-alias".to_string()];
+        let (va, vb) = (version(1, "x"), version(1, "y"));
+        store
+            .commit_group(&[
+                Commit {
+                    article: Some(&a),
+                    version: Some(&va),
+                    fingerprint: Some(b"fa"),
+                    ..Commit::default()
+                },
+                Commit {
+                    article: Some(&b),
+                    version: Some(&vb),
+                    links: &links,
+                    fingerprint: Some(b"fb"),
+                    ..Commit::default()
+                },
+            ])
+            .unwrap();
+        assert_eq!(store.version("aaaaaaaaaa", 1).unwrap().unwrap().body, "x");
+        assert_eq!(store.version("bbbbbbbbbb", 1).unwrap().unwrap().body, "y");
+        assert_eq!(
+            store.resolve_link("http://127.0.0.1/b-alias").unwrap(),
+            Some("bbbbbbbbbb".to_string())
+        );
+        assert_eq!(store.fingerprint("aaaaaaaaaa").unwrap().unwrap(), b"fa");
+        assert_eq!(store.fingerprint("bbbbbbbbbb").unwrap().unwrap(), b"fb");
+        assert_eq!(store.due(at, 10).unwrap().len(), 2);
     }
 
     #[test]

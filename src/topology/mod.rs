@@ -26,6 +26,7 @@
 mod articles;
 mod feed_control;
 mod feed_set;
+mod group_commit;
 mod hot_articles;
 mod poller;
 mod source_health;
@@ -85,6 +86,8 @@ const ARTICLE_LOCKS: usize = 64;
 /// State shared by every task of a running daemon.
 pub(crate) struct Context {
     pub store: Arc<dyn Store>,
+    /// Commits of new versions, grouped into one transaction each.
+    group_commit: Arc<group_commit::GroupCommit>,
     pub fetcher: Fetcher,
     /// The sinks and their outbox queues.
     pub sinks: Vec<Arc<SinkSlot>>,
@@ -219,6 +222,7 @@ impl Topology {
             holds: Mutex::new(StoryHolds::new(store.holds()?)),
             hot: HotArticles::new(config.alerts.story_window),
             holds_changed: Notify::new(),
+            group_commit: group_commit::GroupCommit::new(store.clone()),
             store,
             sinks,
             outbox_max: config.alerts.outbox_max,

@@ -106,7 +106,7 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
             return;
         };
         record_health(&ctx, &record, &gauges);
-        let alerted = source_health::observe(&ctx, &mut record, &gauges, &polled);
+        let alerted = source_health::observe(&ctx, &mut record, &gauges, &polled).await;
         let quiet = matches!(polled, Polled::Unchanged) && !was_failing && !alerted;
         conditional = true;
         let wait = match polled {

@@ -21,7 +21,7 @@ const GAP_WEIGHT: f64 = 0.25;
 
 /// Updates the feed's health after a poll and alerts when its state changes;
 /// true when it did (the record must then be saved at once).
-pub(super) fn observe(
+pub(super) async fn observe(
     ctx: &Context,
     record: &mut FeedRecord,
     gauges: &FeedGauges,
@@ -38,7 +38,7 @@ pub(super) fn observe(
     };
     tracing::warn!(feed = %record.url, state = ?report.state, from = ?report.from, since = %report.since, "feed health changed");
     let alert = source_alert(record, report, now);
-    if let Err(error) = commit_with_alert(ctx, Commit::default(), Some(alert)) {
+    if let Err(error) = commit_with_alert(ctx, Commit::default(), Some(alert)).await {
         tracing::error!(feed = %record.url, %error, "cannot queue a source alert");
     }
     true

@@ -15,15 +15,30 @@ use crate::store::{Commit, StoreError};
 /// (the change of an article whose story has copies) is given, joined to a held
 /// alert of a copy that made the same change, queued behind a held alert about
 /// the same article, or queued for the sinks at once.
-pub(super) fn commit(
+pub(super) async fn commit(
     ctx: &Context,
     commit: Commit<'_>,
     alert: Option<Alert>,
     update: Option<ChangeSignature>,
 ) -> Result<(), StoreError> {
     let Some(alert) = alert else {
-        return queue(ctx, commit, None);
+        return queue(ctx, commit, None).await;
     };
+    match commit_held(ctx, &commit, alert, update)? {
+        Some(alert) => queue(ctx, commit, Some(alert)).await,
+        None => Ok(()),
+    }
+}
+
+/// Commits `commit` with its alert held, if the alert is to be held; else
+/// hands the alert back to be queued. The caller holds the article's lock, so
+/// no hold about the article can appear before its alert is queued.
+fn commit_held(
+    ctx: &Context,
+    commit: &Commit<'_>,
+    alert: Alert,
+    update: Option<ChangeSignature>,
+) -> Result<Option<Alert>, StoreError> {
     let mut holds = ctx.holds.lock().unwrap_or_else(|e| e.into_inner());
     let cluster = alert.cluster.clone().unwrap_or_default();
     let update = update.filter(|_| alert.event == Event::Updated && !ctx.story_window.is_zero());
@@ -33,18 +48,18 @@ pub(super) fn commit(
             None => hold(ctx, &holds, alert, cluster, Some(signature))?,
         },
         None if holds.held_until(&alert.id).is_some() => hold(ctx, &holds, alert, cluster, None)?,
-        None => return queue(ctx, commit, Some(alert)),
+        None => return Ok(Some(alert)),
     };
     let version = commit.version.map(|v| v.number);
     ctx.store.commit(&Commit {
         hold: Some(&held),
-        ..commit
+        ..commit.clone()
     })?;
     holds.put(held);
     drop(holds);
     record_version(ctx, version);
     ctx.holds_changed.notify_one();
-    Ok(())
+    Ok(None)
 }
 
 /// `held` with the copy behind `alert` added.
@@ -86,17 +101,26 @@ fn hold(
 }
 
 /// Commits with the alert's outbox entries, then wakes the sinks: the alert is
-/// durable before any delivery is tried.
-fn queue(ctx: &Context, commit: Commit<'_>, alert: Option<Alert>) -> Result<(), StoreError> {
+/// durable before any delivery is tried. A new version goes through the group
+/// commit (see [`super::group_commit`]).
+async fn queue(ctx: &Context, commit: Commit<'_>, alert: Option<Alert>) -> Result<(), StoreError> {
     let entries = match &alert {
         Some(alert) => outbox::entries_for(&ctx.sinks, ctx.store.as_ref(), alert, ctx.outbox_max)?,
         None => Vec::new(),
     };
     let version = commit.version.map(|v| v.number);
-    ctx.store.commit(&Commit {
+    let commit = Commit {
         outbox: &entries,
         ..commit
-    })?;
+    };
+    let committed = match version {
+        Some(_) => ctx.group_commit.commit(&commit).await,
+        None => ctx.store.commit(&commit),
+    };
+    if committed.is_err() {
+        outbox::unqueue(&ctx.sinks, &entries);
+    }
+    committed?;
     record_version(ctx, version);
     emitted(ctx, &entries, alert);
     Ok(())
@@ -154,7 +178,10 @@ pub(super) fn release(ctx: &Context, all: bool) -> Result<(), StoreError> {
     for held in holds.due((!all).then(Utc::now)) {
         let entries =
             outbox::entries_for(&ctx.sinks, ctx.store.as_ref(), &held.alert, ctx.outbox_max)?;
-        ctx.store.release_hold(&held, &entries)?;
+        if let Err(error) = ctx.store.release_hold(&held, &entries) {
+            outbox::unqueue(&ctx.sinks, &entries);
+            return Err(error);
+        }
         holds.remove(held.seq);
         emitted(ctx, &entries, Some(held.alert));
     }
