@@ -362,24 +362,9 @@ mod tests {
     use crate::store::{Commit, RawSnapshot, Store};
 
     fn article(id: &str, versions: u32) -> ArticleRecord {
-        let now = Utc::now();
         ArticleRecord {
-            id: id.into(),
-            url: format!("http://127.0.0.1/{id}"),
-            feed: "http://127.0.0.1/rss".into(),
-            title: "t".into(),
-            language: None,
-            first_seen: now,
-            last_changed: now,
-            last_checked: now,
-            versions,
-            next_check: None,
-            validators: Default::default(),
-            moved_to: None,
-            removed: None,
-            not_found_strikes: 0,
-            topics: Vec::new(),
             cluster: Some("c1".into()),
+            ..crate::store::test_article(id, versions)
         }
     }
 

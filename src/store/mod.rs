@@ -408,3 +408,28 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 }
+
+/// An article record for tests: `versions` versions, stored from
+/// `http://127.0.0.1/{id}`, in no story.
+#[cfg(test)]
+pub(crate) fn test_article(id: &str, versions: u32) -> ArticleRecord {
+    let now = chrono::Utc::now();
+    ArticleRecord {
+        id: id.into(),
+        url: format!("http://127.0.0.1/{id}"),
+        feed: "http://127.0.0.1/rss".into(),
+        title: "t".into(),
+        language: None,
+        first_seen: now,
+        last_changed: now,
+        last_checked: now,
+        versions,
+        next_check: None,
+        validators: Default::default(),
+        moved_to: None,
+        removed: None,
+        not_found_strikes: 0,
+        topics: Vec::new(),
+        cluster: None,
+    }
+}

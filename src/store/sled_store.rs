@@ -726,27 +726,11 @@ fn transaction_error(error: TransactionError<()>, context: &'static str) -> Stor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::Validators;
 
     fn record(id: &str, versions: u32, next: Option<DateTime<Utc>>) -> ArticleRecord {
-        let now = Utc::now();
         ArticleRecord {
-            id: id.into(),
-            url: format!("http://127.0.0.1/{id}"),
-            feed: "http://127.0.0.1/rss".into(),
-            title: "t".into(),
-            language: None,
-            first_seen: now,
-            last_changed: now,
-            last_checked: now,
-            versions,
             next_check: next,
-            validators: Validators::default(),
-            moved_to: None,
-            removed: None,
-            not_found_strikes: 0,
-            topics: Vec::new(),
-            cluster: None,
+            ..crate::store::test_article(id, versions)
         }
     }
 

@@ -167,24 +167,7 @@ mod tests {
             let id = id.clone();
             async move {
                 let now = chrono::Utc::now();
-                let article = ArticleRecord {
-                    id: id.clone(),
-                    url: format!("http://127.0.0.1/{id}"),
-                    feed: "http://127.0.0.1/rss".into(),
-                    title: "t".into(),
-                    language: None,
-                    first_seen: now,
-                    last_changed: now,
-                    last_checked: now,
-                    versions: 1,
-                    next_check: None,
-                    validators: Default::default(),
-                    moved_to: None,
-                    removed: None,
-                    not_found_strikes: 0,
-                    topics: Vec::new(),
-                    cluster: None,
-                };
+                let article = crate::store::test_article(&id, 1);
                 let version = Version {
                     number: 1,
                     title: "t".into(),
