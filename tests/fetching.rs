@@ -159,24 +159,7 @@ async fn requests_to_one_host_keep_the_minimum_gap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_pauses_the_whole_host() {
-    let starts: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
-    let log = starts.clone();
-    let app = Router::new().fallback(move |uri: axum::http::Uri| {
-        let log = log.clone();
-        async move {
-            let mut log = log.lock().unwrap();
-            log.push((uri.path().to_string(), Instant::now()));
-            if log.len() == 1 {
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, "1")],
-                    "slow down",
-                )
-                    .into_response();
-            }
-            "ok".into_response()
-        }
-    });
+    let (app, starts, _) = refuses_once();
     let base = serve_router([127, 0, 0, 1], app).await;
     // Without retries the 429 comes back as an error, and the host stays paused.
     let fetcher = fetcher(|c| c.retries = 0);
@@ -199,10 +182,13 @@ async fn retry_after_pauses_the_whole_host() {
     );
 }
 
+/// The requests a test server saw: path and arrival time, in order.
+type Requests = Arc<Mutex<Vec<(String, Instant)>>>;
+
 /// A server whose first answer is 429 with Retry-After: 1 (it says so on
-/// `refused`), then "ok"; it records the paths asked for.
-fn refuses_once() -> (Router, Arc<Mutex<Vec<String>>>, Arc<tokio::sync::Notify>) {
-    let paths: Arc<Mutex<Vec<String>>> = Arc::default();
+/// `refused`), then "ok"; it records the paths asked for and when.
+fn refuses_once() -> (Router, Requests, Arc<tokio::sync::Notify>) {
+    let paths: Requests = Arc::default();
     let refused = Arc::new(tokio::sync::Notify::new());
     let (log, told) = (paths.clone(), refused.clone());
     let app = Router::new().fallback(move |uri: axum::http::Uri| {
@@ -210,7 +196,7 @@ fn refuses_once() -> (Router, Arc<Mutex<Vec<String>>>, Arc<tokio::sync::Notify>)
         async move {
             let first = {
                 let mut log = log.lock().unwrap();
-                log.push(uri.path().to_string());
+                log.push((uri.path().to_string(), Instant::now()));
                 log.len() == 1
             };
             if first {
@@ -248,7 +234,8 @@ async fn after_a_refusal(first: Priority, later: Priority) -> Vec<String> {
     let later = get("/later", later);
     page(later.await.unwrap().unwrap());
     page(first.await.unwrap().unwrap());
-    paths.lock().unwrap().clone()
+    let paths = paths.lock().unwrap();
+    paths.iter().map(|(path, _)| path.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
