@@ -40,6 +40,10 @@ pub enum StoreError {
         context: &'static str,
         source: sled::Error,
     },
+    #[error(
+        "the commit writer stopped before answering (it panicked, or the daemon is stopping); the commit may not be stored"
+    )]
+    WriterStopped,
     #[error("the store in {path} is closed after a failed write and could not be opened again yet")]
     Unavailable { path: std::path::PathBuf },
     #[error("cannot tell the free space of {path}: {source}")]

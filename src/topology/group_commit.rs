@@ -67,9 +67,7 @@ impl GroupCommit {
         if start_writer {
             tokio::spawn(self.clone().write_queued());
         }
-        result
-            .await
-            .expect("the group writer answers every queued commit")
+        result.await.unwrap_or(Err(StoreError::WriterStopped))
     }
 
     /// Writes queued groups, each after [`GROUP_WINDOW`], until the queue is empty.
@@ -88,8 +86,8 @@ impl GroupCommit {
             let store = self.store.clone();
             let written = tokio::task::spawn_blocking(move || write_group(store.as_ref(), jobs));
             if written.await.is_err() {
-                // Its tasks see their commit fail as a panic, as they would
-                // have committing alone; the next group is written all the same.
+                // Its tasks are told with `WriterStopped`; the next group is
+                // written all the same.
                 tracing::error!("a group commit panicked");
             }
         }
