@@ -263,3 +263,57 @@ fn hostile_text_gives_no_topics_and_no_panic() {
         assert!(topics.classify(&doc).is_empty(), "{:?}", title.get(..20));
     }
 }
+
+/// A feed item's title, all there is before its page is fetched, is scored as
+/// if the article dwelt on each concept it names: a headline that names the
+/// talks and both sides suggests the topic; war news, other talks and Russian
+/// economy headlines do not.
+#[test]
+fn a_headline_alone_suggests_the_topic_when_it_names_the_talks_and_both_sides() {
+    let topics = shipped();
+    let suggested = [
+        (
+            "en",
+            "Zelenskyy says Ukraine ready for direct talks with Russia in Istanbul",
+        ),
+        (
+            "ar",
+            "وفدان أمريكي وروسي يبدآن محادثات في الرياض لبحث إنهاء الحرب في أوكرانيا",
+        ),
+        (
+            "ru",
+            "В Стамбуле завершился второй раунд переговоров России и Украины",
+        ),
+        (
+            "de",
+            "Putin und Trump telefonieren: Gespräche über Waffenruhe in der Ukraine vereinbart",
+        ),
+    ];
+    for (lang, headline) in suggested {
+        assert!(topics.headline_suggests(headline, Some(lang)), "{headline}");
+    }
+    let not_suggested = [
+        (
+            "en",
+            "Russian forces claim capture of village near Pokrovsk as pressure mounts in Donetsk",
+        ),
+        (
+            "ar",
+            "ويتكوف يصل إلى الدوحة لاستئناف مفاوضات وقف إطلاق النار في غزة",
+        ),
+        (
+            "ar",
+            "البنك المركزي الروسي يبقي سعر الفائدة عند 21% وسط تضخم مرتفع",
+        ),
+        (
+            "uk",
+            "Україна готова відкрити всі переговорні кластери про вступ до ЄС цього року",
+        ),
+    ];
+    for (lang, headline) in not_suggested {
+        assert!(
+            !topics.headline_suggests(headline, Some(lang)),
+            "{headline}"
+        );
+    }
+}

@@ -27,7 +27,11 @@ pub struct HostPolicy {
 /// How a request queues for its host, the most urgent class first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
-    /// Feed polls, new articles and articles whose feed item changed.
+    /// Feed polls, and the articles (new, or whose feed item changed) that look
+    /// on a watched topic by their feed item or their stored version: those an
+    /// alert depends on.
+    Urgent,
+    /// Other new articles and articles whose feed item changed.
     Normal,
     /// Revisits of articles that matter most: those that can raise an alert, or
     /// whose story just changed.
@@ -36,21 +40,22 @@ pub enum Priority {
     Background,
 }
 
+/// How many classes [`Priority`] has.
+const CLASSES: usize = 4;
+
 /// Failures in a row after which a host is paused.
 const FAILURES_BEFORE_PAUSE: u32 = 3;
 
 /// Politeness state of one host.
 pub(super) struct HostState {
     slots: Arc<Semaphore>,
-    /// Watched and background requests pass this gate (as many as `slots`)
-    /// before they queue for a slot, so that few of them ever wait ahead of
-    /// normal ones.
-    watched: Arc<Semaphore>,
-    /// Background requests pass this gate first, so that few of them ever wait
-    /// ahead of watched ones.
-    background: Arc<Semaphore>,
+    /// One gate (as wide as `slots`) per class below the first: a request
+    /// passes the gates of its own class and of every class above it, from its
+    /// own up, before it queues for a slot, so that few requests of a class ever
+    /// wait ahead of those of a more urgent one.
+    gates: [Arc<Semaphore>; CLASSES - 1],
     /// Requests waiting for a slot, by class.
-    waiting: [AtomicUsize; 3],
+    waiting: [AtomicUsize; CLASSES],
     spacing: Option<DefaultDirectRateLimiter>,
     state: Mutex<Health>,
     pause_ceiling: Duration,
@@ -68,8 +73,7 @@ impl HostState {
             .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         HostState {
             slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
-            watched: Arc::new(Semaphore::new(policy.concurrency.max(1))),
-            background: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            gates: std::array::from_fn(|_| Arc::new(Semaphore::new(policy.concurrency.max(1)))),
             waiting: Default::default(),
             spacing,
             state: Mutex::new(Health::default()),
@@ -77,22 +81,18 @@ impl HostState {
         }
     }
 
-    /// Waits for a request slot. Requests below normal first pass gates as wide
-    /// as the host's slots (background ones both gates, held until they have a
-    /// slot), so at most that many of each class queue ahead of a request of a
-    /// higher class.
+    /// Waits for a request slot. Requests below the first class first pass
+    /// gates as wide as the host's slots (held until they have a slot), so at
+    /// most that many of each class queue ahead of a request of a higher class.
     pub async fn slot(&self, priority: Priority) -> OwnedSemaphorePermit {
-        let _waiting = Waiting::count(&self.waiting[priority as usize]);
-        let background = match priority {
-            Priority::Background => Some(acquire(&self.background).await),
-            Priority::Normal | Priority::Watched => None,
-        };
-        let watched = match priority {
-            Priority::Background | Priority::Watched => Some(acquire(&self.watched).await),
-            Priority::Normal => None,
-        };
+        let class = priority as usize;
+        let _waiting = Waiting::count(&self.waiting[class]);
+        let mut passed = Vec::with_capacity(class);
+        for gate in self.gates[..class].iter().rev() {
+            passed.push(acquire(gate).await);
+        }
         let slot = acquire(&self.slots).await;
-        drop((watched, background));
+        drop(passed);
         slot
     }
 
@@ -345,6 +345,18 @@ mod tests {
         ])
         .await;
         assert_eq!(order, ["b1", "n", "w1", "w2", "b2", "b3"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn urgent_requests_queue_ahead_of_every_other_class_but_one() {
+        use Priority::{Background, Normal, Urgent, Watched};
+        let order = slot_order(&[
+            &[("b", Background), ("n1", Normal), ("n2", Normal)],
+            &[("w", Watched)],
+            &[("u1", Urgent), ("u2", Urgent)],
+        ])
+        .await;
+        assert_eq!(order, ["b", "u1", "u2", "n1", "n2", "w"]);
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -211,14 +211,23 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        let priority = watch::Sender::new(Priority::Normal).subscribe();
+        self.get_as(url, validators, Priority::Normal).await
+    }
+
+    /// [`Fetcher::get`] queued for its host in class `priority`.
+    pub async fn get_as(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        priority: Priority,
+    ) -> Result<FetchOutcome, FetchError> {
+        let priority = watch::Sender::new(priority).subscribe();
         self.get_with(url, validators, priority).await
     }
 
-    /// [`Fetcher::get`] queued for its host by `priority`: watched and background
-    /// requests (scheduled revisits) wait behind feed polls and new articles,
-    /// background ones also behind watched ones, with at most one request per
-    /// host slot of a lower class waiting ahead. A request whose class is raised
+    /// [`Fetcher::get`] queued for its host by `priority`: each class waits
+    /// behind the more urgent ones (see [`Priority`]), with at most one request
+    /// per host slot of a lower class waiting ahead. A request whose class is raised
     /// while it waits queues again in its new class.
     pub async fn get_with(
         &self,

@@ -184,23 +184,51 @@ impl TopicSet {
 
     /// A verdict with its scores for every topic (empty if the text is in no supported language).
     pub fn evaluate(&self, doc: &Document) -> Vec<TopicVerdict> {
-        let Some(lang) = lang::detect(doc.title, doc.body, doc.language) else {
+        let Some((hits, lang)) = self.scan(doc) else {
             return Vec::new();
         };
-        let Some(lexicon) = self.lexicons.get(lang.index()) else {
-            return Vec::new();
-        };
-        let hits = DocHits::scan(lexicon, doc, self.concept_names.len());
         self.topics
             .iter()
-            .map(|topic| self.verdict(topic, &hits, lang))
+            .map(|topic| self.verdict(topic, &hits, lang, topic.headline_weight))
             .collect()
     }
 
-    fn verdict(&self, topic: &Topic, hits: &DocHits, lang: Lang) -> TopicVerdict {
+    /// Whether a headline alone, such as a feed item's title before its page is
+    /// fetched, suggests one of the topics: some topic's expression holds when
+    /// each concept the headline names counts as central to the article (as if
+    /// the body dwelt on it) and the others as absent. Only a hint, for what to
+    /// fetch first: the article's own verdict comes from its text.
+    pub fn headline_suggests(&self, headline: &str, language: Option<&str>) -> bool {
+        let doc = Document {
+            title: headline,
+            body: "",
+            language,
+        };
+        let Some((hits, lang)) = self.scan(&doc) else {
+            return false;
+        };
+        self.topics
+            .iter()
+            .any(|topic| self.verdict(topic, &hits, lang, HEADLINE_ALONE).matched)
+    }
+
+    /// Where the concepts occur in `doc`, in its detected language.
+    fn scan(&self, doc: &Document) -> Option<(DocHits, Lang)> {
+        let lang = lang::detect(doc.title, doc.body, doc.language)?;
+        let lexicon = self.lexicons.get(lang.index())?;
+        Some((DocHits::scan(lexicon, doc, self.concept_names.len()), lang))
+    }
+
+    fn verdict(
+        &self,
+        topic: &Topic,
+        hits: &DocHits,
+        lang: Lang,
+        headline_weight: i64,
+    ) -> TopicVerdict {
         let scores = Weighted {
             hits,
-            headline_weight: topic.headline_weight,
+            headline_weight,
         };
         let concepts = topic
             .concepts
@@ -280,6 +308,11 @@ fn compile_topic(
         concepts,
     })
 }
+
+/// The weight of a headline mention in [`TopicSet::headline_suggests`]: more
+/// than any threshold a topics file sets on a concept's score, so that a concept
+/// the headline names passes every "central to the article" test.
+const HEADLINE_ALONE: i64 = 1_000;
 
 /// Where each concept was found in one document.
 struct DocHits {

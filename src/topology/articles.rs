@@ -24,6 +24,8 @@ use crate::topics::Document;
 /// A link found in a feed that leads to no stored article yet.
 pub(super) struct NewArticle {
     pub link: Url,
+    /// The class its fetch queues in at its host.
+    pub priority: Priority,
     pub feed: String,
     pub feed_title: Option<String>,
     pub feed_language: Option<String>,
@@ -46,7 +48,7 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
     let no_validators = Validators::default();
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
-        fetched = ctx.fetcher.get(&job.link, &no_validators) => fetched,
+        fetched = ctx.fetcher.get_as(&job.link, &no_validators, job.priority) => fetched,
     };
     let page = match fetched.map_err(|e| e.to_string())? {
         FetchOutcome::Fetched(page) => *page,
@@ -94,6 +96,14 @@ async fn store_page(ctx: &Context, job: &NewArticle, page: Page) -> Result<(), S
         None => store_new(ctx, id, canonical, job.feed.clone(), fetch).await,
     }
     .map_err(|e| e.to_string())
+}
+
+/// Whether a feed item's title suggests a watched topic: its article's fetch
+/// then goes ahead of the others at its host (at a first ingest, or on a host
+/// slowed by rate limits or errors, an edit that comes before the first fetch
+/// is never seen).
+pub(super) fn looks_on_topic(ctx: &Context, title: Option<&str>, language: Option<&str>) -> bool {
+    title.is_some_and(|t| ctx.topics.headline_suggests(t, language))
 }
 
 /// Why a stored article is fetched again.
@@ -177,8 +187,9 @@ async fn revisit_inner(ctx: &Context, why: &Revisit, task: &Underway) -> Result<
     result.map_err(|e| e.to_string())
 }
 
-/// How a revisit queues for its host: a changed feed item like a new article;
-/// scheduled revisits of articles on a topic, or whose story just changed,
+/// How a revisit queues for its host: a changed feed item like a new article
+/// (or more urgently, as [`super::poller`] raised it); scheduled revisits of
+/// articles on a topic, or whose story just changed,
 /// ahead of the others (on a host slowed by rate limits, they are the ones an
 /// alert depends on). A scheduled revisit is raised while it waits if its feed
 /// item changes meanwhile.

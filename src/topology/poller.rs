@@ -26,7 +26,7 @@ use super::feed_set::ActiveFeed;
 use super::{Context, articles, source_health};
 use crate::config::ScheduleConfig;
 use crate::feeds::{self, ParsedFeed};
-use crate::fetch::{FetchError, FetchOutcome, Page, Validators, scaled_backoff};
+use crate::fetch::{FetchError, FetchOutcome, Page, Priority, Validators, scaled_backoff};
 use crate::metrics::FeedGauges;
 use crate::schedule::{on_tick, start_jitter};
 use crate::store::{FeedOrigin, FeedRecord};
@@ -194,7 +194,7 @@ async fn poll(
     let started = std::time::Instant::now();
     let fetched = tokio::select! {
         _ = stop.cancelled() => return None,
-        fetched = ctx.fetcher.get(url, &validators) => fetched,
+        fetched = ctx.fetcher.get_as(url, &validators, Priority::Urgent) => fetched,
     };
     record.last_polled = Some(Utc::now());
     record.polls += 1;
@@ -340,10 +340,12 @@ fn discover(
         let link = item.link.to_string();
         let changed = previous.get(&link).is_some_and(|s| *s != item.state);
         items.insert(link, item.state);
+        let urgent =
+            || articles::looks_on_topic(ctx, item.title.as_deref(), record.language.as_deref());
         match ctx.store.resolve_link(item.link.as_str()) {
             Ok(Some(id)) => {
                 if changed {
-                    item_changed(ctx, &record.url, id);
+                    item_changed(ctx, &record.url, id, urgent());
                 }
                 continue;
             }
@@ -358,6 +360,11 @@ fn discover(
         }
         started += 1;
         let job = articles::NewArticle {
+            priority: if urgent() {
+                Priority::Urgent
+            } else {
+                Priority::Normal
+            },
             link: item.link,
             feed: record.url.clone(),
             feed_title: item.title,
@@ -370,9 +377,20 @@ fn discover(
 }
 
 /// The feed item of stored article `id` changed: revisits it at once, or tells
-/// the revisit already under way (see [`super::underway`]).
-fn item_changed(ctx: &Arc<Context>, feed: &str, id: String) {
-    match ctx.underway.feed_item_changed(&id) {
+/// the revisit already under way (see [`super::underway`]); urgently if the item
+/// looks on a watched topic, or the article is on one.
+fn item_changed(ctx: &Arc<Context>, feed: &str, id: String, item_on_topic: bool) {
+    let on_topic = item_on_topic
+        || ctx
+            .store
+            .article(&id)
+            .is_ok_and(|a| a.is_some_and(|a| !a.topics.is_empty()));
+    let class = if on_topic {
+        Priority::Urgent
+    } else {
+        Priority::Normal
+    };
+    match ctx.underway.feed_item_changed(&id, class) {
         Some(task) => {
             tracing::debug!(feed, %id, "feed item changed; revisiting its article");
             let why = articles::Revisit::FeedItemChanged(id);

@@ -75,17 +75,18 @@ impl Underways {
         }
     }
 
-    /// The feed item of article `id` changed. Returns the new task to start when
-    /// none is under way; else raises the one under way to the normal class and
-    /// marks it to look again if its page was fetched already.
-    pub fn feed_item_changed(&self, id: &str) -> Option<Arc<Underway>> {
+    /// The feed item of article `id` changed. Returns the new task to start, in
+    /// class `class`, when none is under way; else raises the one under way to
+    /// `class` and marks it to look again if its page was fetched already.
+    pub fn feed_item_changed(&self, id: &str, class: Priority) -> Option<Arc<Underway>> {
         let mut tasks = self.tasks();
         if let Some(task) = tasks.get(id) {
-            task.raise(Priority::Normal);
+            task.raise(class);
             task.signalled.store(true, Ordering::SeqCst);
             return None;
         }
         let task = Arc::new(Underway::new());
+        task.raise(class);
         tasks.insert(id.to_string(), task.clone());
         Some(task)
     }
@@ -123,7 +124,10 @@ mod tests {
     #[test]
     fn a_changed_feed_item_starts_a_revisit_when_none_is_under_way() {
         let underways = Underways::default();
-        let task = underways.feed_item_changed("a").expect("nothing under way");
+        let task = underways
+            .feed_item_changed("a", Priority::Urgent)
+            .expect("nothing under way");
+        assert_eq!(*task.priority().borrow(), Priority::Urgent);
         assert!(underways.begin("a").is_none());
         assert!(underways.end_unless_signalled("a", &task));
         assert!(underways.begin("a").is_some());
@@ -135,7 +139,7 @@ mod tests {
         let task = underways.begin("a").unwrap();
         task.raise(Priority::Background);
         let priority = task.priority();
-        assert!(underways.feed_item_changed("a").is_none());
+        assert!(underways.feed_item_changed("a", Priority::Normal).is_none());
         assert_eq!(*priority.borrow(), Priority::Normal);
         task.raise(Priority::Watched);
         assert_eq!(*priority.borrow(), Priority::Normal, "never lowered");
@@ -148,7 +152,7 @@ mod tests {
         let underways = Underways::default();
         let task = underways.begin("a").unwrap();
         task.fetched();
-        assert!(underways.feed_item_changed("a").is_none());
+        assert!(underways.feed_item_changed("a", Priority::Normal).is_none());
         assert!(!underways.end_unless_signalled("a", &task), "look again");
         assert!(underways.begin("a").is_none(), "still under way");
         task.fetched();
