@@ -31,8 +31,10 @@ use crate::metrics::FeedGauges;
 use crate::schedule::{on_tick, start_jitter};
 use crate::store::{FeedOrigin, FeedRecord};
 
-/// The first poll of each feed starts within this much of start-up (or within
-/// its interval, if shorter), so feeds do not poll in lockstep.
+/// The second poll of each feed comes up to this much (or up to its interval,
+/// if shorter) later than its interval says, so that feeds started together do
+/// not poll in lockstep. The first poll is at once: a new feed list is read
+/// without delay, and the global and per-host limits already pace the burst.
 const MAX_START_SPREAD: Duration = Duration::from_secs(10);
 
 /// Feed state that changed only by poll bookkeeping (counters, times) is saved
@@ -66,7 +68,8 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
     let mut last_body = None;
     let mut saved = Instant::now();
     let mut interval = feed.interval;
-    let mut next = on_tick(Instant::now() + start_jitter(interval.min(MAX_START_SPREAD)));
+    let mut next = on_tick(Instant::now());
+    let mut spread = start_jitter(interval.min(MAX_START_SPREAD));
     // The first poll after start is unconditional: articles that failed before a
     // restart are then found again even if the feed itself has not changed.
     let mut conditional = false;
@@ -135,7 +138,7 @@ pub(super) async fn poll_loop(ctx: Arc<Context>, feed: ActiveFeed, stop: Cancell
                 scaled_backoff(interval, streak, ctx.schedule.feed_backoff_max)
             }
         };
-        next = on_tick(Instant::now() + wait);
+        next = on_tick(Instant::now() + wait + std::mem::take(&mut spread));
         record.interval_ms = Some(interval.as_millis() as u64);
         record.next_poll = chrono::Duration::from_std(wait)
             .ok()
