@@ -8,6 +8,7 @@ use serde::Serialize;
 use sled::Tree;
 
 use super::compress;
+use super::revisit_state::RevisitState;
 use super::sled_store::{FORMAT, SledStore, backend, decode, decode_version, version_key};
 use super::{ArticleRecord, FeedRecord, OutboxEntry, Store, StoreError, Version};
 use crate::dedup::StoredFingerprint;
@@ -56,9 +57,10 @@ fn tree_stats(name: &str, tree: &Tree) -> Result<TreeStats, StoreError> {
     Ok(stats)
 }
 
-fn trees(store: &SledStore) -> [(&'static str, &Tree); 10] {
+fn trees(store: &SledStore) -> [(&'static str, &Tree); 11] {
     [
         ("articles", &store.articles),
+        ("checks", &store.checks),
         ("versions", &store.versions),
         ("raw", &store.raw),
         ("links", &store.links),
@@ -151,6 +153,7 @@ pub(super) fn check(store: &SledStore) -> Result<Vec<String>, StoreError> {
     check_raw(store, &articles, &mut found)?;
     check_links(store, &articles, &mut found)?;
     check_due(store, &articles, &mut found)?;
+    check_revisit_states(store, &articles, &mut found)?;
     check_feeds(store, &mut found)?;
     check_queues(store, &mut found)?;
     check_fingerprints(store, &articles, &mut found)?;
@@ -178,7 +181,7 @@ fn check_articles(
     let mut articles = HashMap::new();
     for entry in store.articles.iter() {
         let (key, value) = entry.map_err(backend("listing articles"))?;
-        let Some(article) = found.readable(decode::<ArticleRecord>(&key, &value)) else {
+        let Some(article) = found.readable(store.read_article(&key, &value)) else {
             continue;
         };
         if article.id.as_bytes() != key.as_ref() {
@@ -294,6 +297,22 @@ fn check_due(
         let id = String::from_utf8_lossy(key.get(8..).unwrap_or_default());
         if !articles.contains_key(id.as_ref()) {
             found.add(format!("revisit queue: {id} is not stored"));
+        }
+    }
+    Ok(())
+}
+
+fn check_revisit_states(
+    store: &SledStore,
+    articles: &HashMap<String, ArticleRecord>,
+    found: &mut Findings,
+) -> Result<(), StoreError> {
+    for entry in store.checks.iter() {
+        let (key, value) = entry.map_err(backend("reading revisit states"))?;
+        let id = String::from_utf8_lossy(&key);
+        found.readable(decode::<RevisitState>(&key, &value));
+        if !articles.contains_key(id.as_ref()) {
+            found.add(format!("revisit state of {id}: no such article"));
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ mod care;
 mod compress;
 mod export;
 mod guarded;
+mod revisit_state;
 mod sled_store;
 
 use chrono::{DateTime, Utc};
@@ -63,7 +64,7 @@ pub enum StoreError {
     #[error("stored record for {key} is damaged: {problem}")]
     Damaged { key: String, problem: String },
     #[error(
-        "the store in {path} has the older format {found} (this redline reads format {supported}: \
+        "the store in {path} has the older format {found} (this redline reads formats {supported} and later: \
          zstd-compressed versions and raw snapshots); move the directory away and start afresh, \
          keeping `redline export --with-text` from the older build if its data matters"
     )]

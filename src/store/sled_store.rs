@@ -1,6 +1,8 @@
 //! The embedded sled store.
 //!
-//! Trees: `articles` (id → record), `versions` (id ‖ number, big-endian → version,
+//! Trees: `articles` (id → record), `checks` (id → the record's revisit state
+//! when it changed since the record was written: see [`super::revisit_state`]),
+//! `versions` (id ‖ number, big-endian → version,
 //! zstd-compressed), `raw` (same key → the page the version was extracted from,
 //! compressed: see [`super::compress`]; apart so that listing versions never
 //! decompresses HTML),
@@ -23,6 +25,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Transactional, Tree};
 
 use super::compress::{self, RawSnapshot};
+use super::revisit_state::{RevisitState, same_but_revisit_state};
 use super::{
     ArticleRecord, Commit, Due, FeedRecord, OutboxEntry, Store, StoreError, StoreStats, Version,
 };
@@ -32,15 +35,21 @@ use crate::canonical;
 /// The version whose page later pages are compressed against.
 const BASE_VERSION: u32 = 1;
 
-/// The on-disk format this build reads and writes: 2 compresses versions and
-/// keeps raw snapshots (1 stored versions as plain JSON, without snapshots).
-pub(super) const FORMAT: u32 = 2;
+/// The on-disk format this build writes: 3 keeps revisit states apart (tree
+/// `checks`), 2 compresses versions and keeps raw snapshots (1 stored versions as
+/// plain JSON, without snapshots).
+pub(super) const FORMAT: u32 = 3;
+/// The oldest format this build reads: a format-2 store is a format-3 store
+/// without separate revisit states, and is marked 3 when opened (after which
+/// builds that know only format 2 refuse it rather than miss those states).
+const OLDEST_READABLE: u32 = 2;
 
 /// sled-backed [`Store`]. Cloning shares the same database.
 #[derive(Clone)]
 pub struct SledStore {
     pub(super) db: sled::Db,
     pub(super) articles: Tree,
+    pub(super) checks: Tree,
     pub(super) versions: Tree,
     pub(super) raw: Tree,
     pub(super) links: Tree,
@@ -165,6 +174,7 @@ impl SledStore {
         let tree = |name: &str| db.open_tree(name).map_err(backend("opening a tree"));
         let store = SledStore {
             articles: tree("articles")?,
+            checks: tree("checks")?,
             versions: tree("versions")?,
             raw: tree("raw")?,
             links: tree("links")?,
@@ -209,11 +219,11 @@ impl SledStore {
                     .try_into()
                     .map(u32::from_be_bytes)
                     .unwrap_or(u32::MAX);
-                if found < FORMAT {
+                if found < OLDEST_READABLE {
                     return Err(StoreError::OldFormat {
                         path: dir.to_owned(),
                         found,
-                        supported: FORMAT,
+                        supported: OLDEST_READABLE,
                     });
                 }
                 if found > FORMAT {
@@ -222,6 +232,11 @@ impl SledStore {
                         found,
                         supported: FORMAT,
                     });
+                }
+                if found < FORMAT {
+                    meta.insert("format", &FORMAT.to_be_bytes())
+                        .map_err(backend("writing the format"))?;
+                    meta.flush().map_err(backend("writing the format"))?;
                 }
                 Ok(())
             }
@@ -271,13 +286,35 @@ impl SledStore {
             return Ok(None);
         }
         let (key, value) = first.map_err(backend("scanning articles"))?;
-        decode(&key, &value).map(Some)
+        self.read_article(&key, &value).map(Some)
+    }
+
+    /// An article from its stored record, with its latest revisit state.
+    pub(super) fn read_article(
+        &self,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<ArticleRecord, StoreError> {
+        let mut article: ArticleRecord = decode(key, value)?;
+        let state: Option<RevisitState> = self.get(&self.checks, key, "reading a revisit state")?;
+        if let Some(state) = state {
+            state.apply_to(&mut article);
+        }
+        Ok(article)
     }
 }
 
 impl Store for SledStore {
     fn article(&self, id: &str) -> Result<Option<ArticleRecord>, StoreError> {
-        self.get(&self.articles, id.as_bytes(), "reading an article")
+        let key = id.as_bytes();
+        match self
+            .articles
+            .get(key)
+            .map_err(backend("reading an article"))?
+        {
+            Some(value) => self.read_article(key, &value).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn find_article(&self, key: &str) -> Result<Option<ArticleRecord>, StoreError> {
@@ -310,7 +347,7 @@ impl Store for SledStore {
             .iter()
             .map(|entry| {
                 let (key, value) = entry.map_err(backend("listing articles"))?;
-                decode(&key, &value)
+                self.read_article(&key, &value)
             })
             .collect()
     }
@@ -404,6 +441,7 @@ impl Store for SledStore {
         let writes: Vec<Writes> = commits.iter().map(|c| self.writes(c)).collect();
         let trees = (
             &self.articles,
+            &self.checks,
             &self.versions,
             &self.raw,
             &self.links,
@@ -413,10 +451,11 @@ impl Store for SledStore {
             &self.holds,
         );
         let result: Result<(), TransactionError<()>> = trees.transaction(
-            |(articles, versions, raws, links, due, outbox, fingerprints, holds)| {
+            |(articles, checks, versions, raws, links, due, outbox, fingerprints, holds)| {
                 for w in &writes {
                     if let Some((key, value)) = &w.article {
                         articles.insert(key.as_slice(), value.as_slice())?;
+                        checks.remove(key.as_slice())?;
                     }
                     if let Some((key, value)) = &w.version {
                         versions.insert(key.as_slice(), value.as_slice())?;
@@ -700,7 +739,8 @@ impl SledStore {
     /// transaction writes out its own log buffer, and a revisit that found
     /// nothing new is the most frequent write. The new queue entry goes first,
     /// so an interrupted reschedule leaves at worst a stale entry, which the
-    /// scheduler drops when it falls due.
+    /// scheduler drops when it falls due. When only the revisit state changed,
+    /// as after nearly every revisit, only that is written.
     fn reschedule(
         &self,
         article: &ArticleRecord,
@@ -712,9 +752,7 @@ impl SledStore {
                 .insert(key.as_slice(), &[])
                 .map_err(backend("updating the revisit queue"))?;
         }
-        self.articles
-            .insert(article.id.as_bytes(), encode(article))
-            .map_err(backend("writing an article"))?;
+        self.write_article(article)?;
         if let Some(old) = previous_check.map(|at| due_key(at, &article.id))
             && Some(&old) != new_due.as_ref()
         {
@@ -723,6 +761,29 @@ impl SledStore {
                 .map_err(backend("updating the revisit queue"))?;
         }
         Ok(())
+    }
+}
+
+impl SledStore {
+    /// Writes `article`: its revisit state alone if the stored record differs
+    /// in nothing else, else the record (and no separate state) atomically.
+    fn write_article(&self, article: &ArticleRecord) -> Result<(), StoreError> {
+        let key = article.id.as_bytes();
+        let stored: Option<ArticleRecord> = self.get(&self.articles, key, "reading an article")?;
+        if stored.is_some_and(|s| same_but_revisit_state(&s, article)) {
+            self.checks
+                .insert(key, encode(&RevisitState::of(article)))
+                .map_err(backend("writing a revisit state"))?;
+            return Ok(());
+        }
+        let record = encode(article);
+        let result: Result<(), TransactionError<()>> =
+            (&self.articles, &self.checks).transaction(|(articles, checks)| {
+                articles.insert(key, record.as_slice())?;
+                checks.remove(key)?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        result.map_err(|e| transaction_error(e, "writing an article"))
     }
 }
 
@@ -946,6 +1007,93 @@ mod tests {
         }
         let store = SledStore::open(dir.path(), 16).unwrap();
         assert_eq!(store.version("0123456789", 1).unwrap().unwrap().body, "x");
+    }
+
+    #[test]
+    fn a_revisit_that_changes_only_the_revisit_state_writes_only_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        let first = DateTime::from_timestamp(1_000, 0).unwrap();
+        let a = record("0123456789", 1, Some(first));
+        let full = Commit {
+            article: Some(&a),
+            version: Some(&version(1, "x")),
+            ..Commit::default()
+        };
+        store.commit(&full).unwrap();
+        let stored_record = || store.articles.get("0123456789").unwrap().unwrap();
+        let before = stored_record();
+
+        let later = first + chrono::Duration::seconds(4);
+        let mut b = a.clone();
+        b.last_checked = later;
+        b.next_check = Some(later);
+        b.validators.etag = Some("\"2\"".into());
+        let unchanged = Commit {
+            article: Some(&b),
+            previous_check: Some(first),
+            ..Commit::default()
+        };
+        store.commit(&unchanged).unwrap();
+        assert_eq!(stored_record(), before, "the record is not rewritten");
+        assert_eq!(store.article("0123456789").unwrap().unwrap(), b);
+        assert_eq!(store.articles().unwrap(), [b.clone()]);
+        assert_eq!(store.find_article("0123").unwrap().unwrap(), b);
+        let due = store.due(later, None, 10).unwrap();
+        assert!(due.len() == 1 && due[0].is_current(&b), "{due:?}");
+        assert_eq!(store.check().unwrap(), Vec::<String>::new());
+
+        // Anything else changed: the whole record, and no separate state left.
+        let mut c = b.clone();
+        c.topics = vec!["russia-ukraine-talks".into()];
+        c.next_check = Some(later + chrono::Duration::seconds(4));
+        let retopiced = Commit {
+            article: Some(&c),
+            previous_check: b.next_check,
+            ..Commit::default()
+        };
+        store.commit(&retopiced).unwrap();
+        assert_eq!(store.article("0123456789").unwrap().unwrap(), c);
+        assert!(store.checks.is_empty());
+        store.commit(&unchanged).unwrap();
+        let mut d = c.clone();
+        d.versions = 2;
+        let new_version = Commit {
+            article: Some(&d),
+            version: Some(&version(2, "y")),
+            ..Commit::default()
+        };
+        store.commit(&new_version).unwrap();
+        assert_eq!(store.article("0123456789").unwrap().unwrap(), d);
+        assert!(
+            store.checks.is_empty(),
+            "a version commit writes the whole record"
+        );
+    }
+
+    #[test]
+    fn a_store_of_format_2_is_read_as_it_is_and_marked_3() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = record("0123456789", 1, None);
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert("format", &2u32.to_be_bytes())
+                .unwrap();
+            db.open_tree("articles")
+                .unwrap()
+                .insert("0123456789", encode(&a))
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path(), 16).unwrap();
+        assert_eq!(store.article("0123456789").unwrap().unwrap(), a);
+        let meta = store.db.open_tree("meta").unwrap();
+        assert_eq!(
+            meta.get("format").unwrap().unwrap().as_ref(),
+            3u32.to_be_bytes()
+        );
     }
 
     #[test]
