@@ -98,9 +98,23 @@ impl HostState {
 
     /// Whether a request of a more urgent class than `priority` waits for a slot.
     pub fn waiting_ahead_of(&self, priority: Priority) -> bool {
+        self.urgent_waiting_ahead_of(priority).is_some()
+    }
+
+    /// The most urgent class, more urgent than `priority`, with a request
+    /// waiting for a slot.
+    pub fn urgent_waiting_ahead_of(&self, priority: Priority) -> Option<Priority> {
+        const CLASSES_IN_ORDER: [Priority; CLASSES] = [
+            Priority::Urgent,
+            Priority::Normal,
+            Priority::Watched,
+            Priority::Background,
+        ];
         self.waiting[..priority as usize]
             .iter()
-            .any(|n| n.load(Ordering::SeqCst) > 0)
+            .zip(CLASSES_IN_ORDER)
+            .find(|(n, _)| n.load(Ordering::SeqCst) > 0)
+            .map(|(_, class)| class)
     }
 
     /// Whether the host is strained: paused (it asked to wait, or failed
@@ -445,9 +459,21 @@ mod tests {
         let watched = tokio::spawn(async move { drop(waiter.slot(Watched).await) });
         tokio::task::yield_now().await;
         assert!(host.waiting_ahead_of(Background));
+        assert_eq!(host.urgent_waiting_ahead_of(Background), Some(Watched));
         assert!(!host.waiting_ahead_of(Watched) && !host.waiting_ahead_of(Normal));
+        let waiter = host.clone();
+        let normal = tokio::spawn(async move { drop(waiter.slot(Normal).await) });
+        tokio::task::yield_now().await;
+        assert_eq!(
+            host.urgent_waiting_ahead_of(Background),
+            Some(Normal),
+            "the most urgent"
+        );
+        assert_eq!(host.urgent_waiting_ahead_of(Watched), Some(Normal));
+        assert_eq!(host.urgent_waiting_ahead_of(Normal), None);
         drop(busy);
         watched.await.unwrap();
+        normal.await.unwrap();
         assert!(!host.waiting_ahead_of(Background));
     }
 }

@@ -315,12 +315,17 @@ impl Fetcher {
             .check_url(url)
             .map_err(|refusal| refused(url, refusal))?;
         let host = self.hosts.get(url);
-        let own = kept
-            .take()
-            .filter(|k| Arc::ptr_eq(&k.host, &host) && !host.waiting_ahead_of(*priority.borrow()))
-            .map(|k| k.permit);
+        let slot = match kept.take().filter(|k| Arc::ptr_eq(&k.host, &host)) {
+            Some(k) => match host.urgent_waiting_ahead_of(*priority.borrow()) {
+                None => Slot::Kept(k.permit),
+                // The slot goes to them; this request keeps its place right
+                // behind them rather than queueing again behind its own class.
+                Some(ahead) => Slot::Behind(ahead),
+            },
+            None => Slot::Queue,
+        };
         let queued = std::time::Instant::now();
-        let (host_permit, _global_permit) = self.acquire(&host, priority, own).await;
+        let (host_permit, _global_permit) = self.acquire(&host, priority, slot).await;
         let request = validators.apply(self.client.get(url.clone()));
         let started = std::time::Instant::now();
         let sent = request.send().await;
@@ -420,11 +425,12 @@ impl Fetcher {
         &self,
         host: &hosts::HostState,
         priority: &mut watch::Receiver<Priority>,
-        kept: Option<OwnedSemaphorePermit>,
+        slot: Slot,
     ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host_permit = match kept {
-            Some(permit) => permit,
-            None => host.slot_raisable(priority).await,
+        let host_permit = match slot {
+            Slot::Kept(permit) => permit,
+            Slot::Behind(class) => host.slot(class).await,
+            Slot::Queue => host.slot_raisable(priority).await,
         };
         host.ready().await;
         let global = self.global.clone();
@@ -517,6 +523,17 @@ fn retry_wait(retry_after: Option<Duration>, unexplained: &mut u32, ceiling: Dur
     }
 }
 
+/// How a request gets its host slot.
+enum Slot {
+    /// In the slot it kept.
+    Kept(OwnedSemaphorePermit),
+    /// It gave its kept slot to the more urgent requests waiting, and queues in
+    /// their class, right behind them.
+    Behind(Priority),
+    /// It queues in its class.
+    Queue,
+}
+
 /// A failed attempt with the server's Retry-After, if it sent one.
 struct Attempt {
     error: FetchError,
@@ -533,7 +550,8 @@ struct Attempt {
 /// request starts there anyway, and once the pause is over the refused request
 /// goes first). It is released instead when the next request is at another
 /// host, or when a request of a more urgent class waits at this one by then: a
-/// kept slot never lets a request overtake those.
+/// kept slot never lets a request overtake those, but it then queues in their
+/// class, right behind them, not behind every request of its own.
 struct KeptSlot {
     host: Arc<hosts::HostState>,
     permit: OwnedSemaphorePermit,
