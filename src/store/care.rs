@@ -310,7 +310,7 @@ fn check_revisit_states(
     for entry in store.checks.iter() {
         let (key, value) = entry.map_err(backend("reading revisit states"))?;
         let id = String::from_utf8_lossy(&key);
-        found.readable(decode::<RevisitState>(&key, &value));
+        found.readable(RevisitState::from_bytes(&key, &value));
         if !articles.contains_key(id.as_ref()) {
             found.add(format!("revisit state of {id}: no such article"));
         }

@@ -296,9 +296,12 @@ impl SledStore {
         value: &[u8],
     ) -> Result<ArticleRecord, StoreError> {
         let mut article: ArticleRecord = decode(key, value)?;
-        let state: Option<RevisitState> = self.get(&self.checks, key, "reading a revisit state")?;
+        let state = self
+            .checks
+            .get(key)
+            .map_err(backend("reading a revisit state"))?;
         if let Some(state) = state {
-            state.apply_to(&mut article);
+            RevisitState::from_bytes(key, &state)?.apply_to(&mut article);
         }
         Ok(article)
     }
@@ -772,7 +775,7 @@ impl SledStore {
         let stored: Option<ArticleRecord> = self.get(&self.articles, key, "reading an article")?;
         if stored.is_some_and(|s| same_but_revisit_state(&s, article)) {
             self.checks
-                .insert(key, encode(&RevisitState::of(article)))
+                .insert(key, RevisitState::of(article).to_bytes())
                 .map_err(backend("writing a revisit state"))?;
             return Ok(());
         }
