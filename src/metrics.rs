@@ -61,7 +61,6 @@ pub struct Metrics {
     pub articles_new: Counter,
     pub articles_updated: Counter,
     pub versions: Counter,
-    pub revisits_postponed: Counter,
     pub alerts_emitted: Counter,
     pub alerts_delivered: Family<SinkLabel, Counter>,
     pub alerts_failed: Family<SinkLabel, Counter>,
@@ -91,7 +90,6 @@ impl Metrics {
             articles_new: Counter::default(),
             articles_updated: Counter::default(),
             versions: Counter::default(),
-            revisits_postponed: Counter::default(),
             alerts_emitted: Counter::default(),
             alerts_delivered: Family::default(),
             alerts_failed: Family::default(),
@@ -130,11 +128,6 @@ impl Metrics {
             m.articles_updated.clone(),
         );
         registry.register("versions", "Versions stored", m.versions.clone());
-        registry.register(
-            "revisits_postponed",
-            "Background revisits put off because their host was strained",
-            m.revisits_postponed.clone(),
-        );
         registry.register(
             "alerts_emitted",
             "Alerts queued for delivery",

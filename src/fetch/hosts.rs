@@ -117,16 +117,6 @@ impl HostState {
             .map(|(_, class)| class)
     }
 
-    /// Whether the host is strained: paused (it asked to wait, or failed
-    /// repeatedly), failing, or with more urgent requests than background ones
-    /// waiting for it.
-    pub fn strained(&self) -> bool {
-        let health = self.health();
-        health.failures > 0
-            || health.not_before.is_some_and(|t| t > Instant::now())
-            || self.waiting_ahead_of(Priority::Background)
-    }
-
     /// [`HostState::slot`] for a request whose class may be raised while it
     /// waits: it then leaves its place and queues again in its new class.
     pub async fn slot_raisable(
@@ -417,32 +407,6 @@ mod tests {
             task.await.unwrap();
         }
         assert_eq!(*order.lock().unwrap(), ["w1", "n", "r", "w2"]);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_host_is_strained_while_paused_failing_or_busy_with_more_urgent_requests() {
-        let policy = HostPolicy {
-            concurrency: 1,
-            min_delay: Duration::ZERO,
-        };
-        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
-        assert!(!host.strained());
-        host.failed();
-        assert!(host.strained(), "a failure not yet followed by a success");
-        host.succeeded();
-        assert!(!host.strained());
-        host.pause_for(Duration::from_secs(30));
-        assert!(host.strained(), "paused by Retry-After");
-        host.health().not_before = None;
-        let busy = host.slot(Priority::Background).await;
-        assert!(!host.strained(), "busy with background work only");
-        let waiter = host.clone();
-        let watched = tokio::spawn(async move { drop(waiter.slot(Priority::Watched).await) });
-        tokio::task::yield_now().await;
-        assert!(host.strained(), "a watched request waits");
-        drop(busy);
-        watched.await.unwrap();
-        assert!(!host.strained());
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -214,13 +214,6 @@ impl Fetcher {
         self.get_as(url, validators, Priority::Normal).await
     }
 
-    /// Whether `url`'s host is strained (see [`hosts::HostState::strained`]):
-    /// background work there had better wait. Each request to a host that rate
-    /// limits or fails is a new chance of a pause for every request behind it.
-    pub fn host_strained(&self, url: &Url) -> bool {
-        self.hosts.get(url).strained()
-    }
-
     /// [`Fetcher::get`] queued for its host in class `priority`.
     pub async fn get_as(
         &self,

@@ -163,13 +163,12 @@ async fn revisit_inner(ctx: &Context, why: &Revisit, task: &Underway) -> Result<
     }
     let url =
         Url::parse(article.fetch_url()).map_err(|e| format!("{}: {e}", article.fetch_url()))?;
-    task.raise(revisit_priority(ctx, why, &article));
-    if *task.priority().borrow() == Priority::Background && ctx.fetcher.host_strained(&url) {
-        return postpone(ctx, id).await.map_err(|e| e.to_string());
-    }
     let fetched = tokio::select! {
         _ = ctx.shutdown.cancelled() => return Ok(()),
-        fetched = ctx.fetcher.get_with(&url, &article.validators, task.priority()) => fetched,
+        fetched = async {
+            task.raise(revisit_priority(ctx, why, &article));
+            ctx.fetcher.get_with(&url, &article.validators, task.priority()).await
+        } => fetched,
     };
     task.fetched();
     let _guard = ctx.article_lock(id).lock().await;
@@ -202,27 +201,6 @@ fn revisit_priority(ctx: &Context, why: &Revisit, article: &ArticleRecord) -> Pr
         }
         Revisit::Scheduled(_) => Priority::Background,
     }
-}
-
-/// Moves the revisit of article `id` to its next time without fetching it: a
-/// background revisit whose host is strained. A host that answers 429 or 503
-/// asks for fewer requests, not only for a pause; the revisits of articles on a
-/// topic, new articles and feed polls keep their pace.
-async fn postpone(ctx: &Context, id: &str) -> Result<(), StoreError> {
-    let _guard = ctx.article_lock(id).lock().await;
-    let Some(mut article) = ctx.store.article(id)? else {
-        return Ok(());
-    };
-    let previous_check = article.next_check;
-    article.next_check = ctx.revisits.next_check(article.first_seen, Utc::now());
-    tracing::trace!(id, url = %article.url, "background revisit postponed; its host is strained");
-    ctx.metrics.revisits_postponed.inc();
-    let commit = Commit {
-        article: Some(&article),
-        previous_check,
-        ..Commit::default()
-    };
-    story_window::commit(ctx, commit, None, None).await
 }
 
 /// A revisit that got a page: notices a permanent move, then compares the text.
