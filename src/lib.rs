@@ -6,6 +6,10 @@
 //! (every version of every article, sled by default) → [`diff`] (word-level diffs) →
 //! [`alerts`] (JSON lines or human-readable output). [`topology`] wires the stages
 //! into the long-running daemon; [`cli`] is the command line over all of it.
+//!
+//! Module docs link to the private parts they are made of: read them with
+//! `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod alerts;
 pub mod api;

@@ -96,11 +96,6 @@ impl HostState {
         slot
     }
 
-    /// Whether a request of a more urgent class than `priority` waits for a slot.
-    pub fn waiting_ahead_of(&self, priority: Priority) -> bool {
-        self.urgent_waiting_ahead_of(priority).is_some()
-    }
-
     /// The most urgent class, more urgent than `priority`, with a request
     /// waiting for a slot.
     pub fn urgent_waiting_ahead_of(&self, priority: Priority) -> Option<Priority> {
@@ -418,13 +413,19 @@ mod tests {
         };
         let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
         let busy = host.slot(Background).await;
-        assert!(!host.waiting_ahead_of(Background), "a slot held is no wait");
+        assert!(
+            !host.urgent_waiting_ahead_of(Background).is_some(),
+            "a slot held is no wait"
+        );
         let waiter = host.clone();
         let watched = tokio::spawn(async move { drop(waiter.slot(Watched).await) });
         tokio::task::yield_now().await;
-        assert!(host.waiting_ahead_of(Background));
+        assert!(host.urgent_waiting_ahead_of(Background).is_some());
         assert_eq!(host.urgent_waiting_ahead_of(Background), Some(Watched));
-        assert!(!host.waiting_ahead_of(Watched) && !host.waiting_ahead_of(Normal));
+        assert!(
+            !host.urgent_waiting_ahead_of(Watched).is_some()
+                && !host.urgent_waiting_ahead_of(Normal).is_some()
+        );
         let waiter = host.clone();
         let normal = tokio::spawn(async move { drop(waiter.slot(Normal).await) });
         tokio::task::yield_now().await;
@@ -438,6 +439,6 @@ mod tests {
         drop(busy);
         watched.await.unwrap();
         normal.await.unwrap();
-        assert!(!host.waiting_ahead_of(Background));
+        assert!(!host.urgent_waiting_ahead_of(Background).is_some());
     }
 }
