@@ -414,7 +414,7 @@ mod tests {
         let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
         let busy = host.slot(Background).await;
         assert!(
-            !host.urgent_waiting_ahead_of(Background).is_some(),
+            host.urgent_waiting_ahead_of(Background).is_none(),
             "a slot held is no wait"
         );
         let waiter = host.clone();
@@ -423,8 +423,8 @@ mod tests {
         assert!(host.urgent_waiting_ahead_of(Background).is_some());
         assert_eq!(host.urgent_waiting_ahead_of(Background), Some(Watched));
         assert!(
-            !host.urgent_waiting_ahead_of(Watched).is_some()
-                && !host.urgent_waiting_ahead_of(Normal).is_some()
+            host.urgent_waiting_ahead_of(Watched).is_none()
+                && host.urgent_waiting_ahead_of(Normal).is_none()
         );
         let waiter = host.clone();
         let normal = tokio::spawn(async move { drop(waiter.slot(Normal).await) });
@@ -439,6 +439,6 @@ mod tests {
         drop(busy);
         watched.await.unwrap();
         normal.await.unwrap();
-        assert!(!host.urgent_waiting_ahead_of(Background).is_some());
+        assert!(host.urgent_waiting_ahead_of(Background).is_none());
     }
 }
