@@ -106,6 +106,16 @@ pub(super) fn looks_on_topic(ctx: &Context, title: Option<&str>, language: Optio
     title.is_some_and(|t| ctx.topics.headline_suggests(t, language))
 }
 
+/// The class a feed item's article is fetched in: urgent when it is on (or
+/// looks on) a topic.
+pub(super) fn item_class(on_topic: bool) -> Priority {
+    if on_topic {
+        Priority::Urgent
+    } else {
+        Priority::Normal
+    }
+}
+
 /// Why a stored article is fetched again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Revisit {

@@ -363,11 +363,7 @@ fn discover(
         }
         started += 1;
         let job = articles::NewArticle {
-            priority: if urgent() {
-                Priority::Urgent
-            } else {
-                Priority::Normal
-            },
+            priority: articles::item_class(urgent()),
             link: item.link,
             feed: record.url.clone(),
             feed_title: item.title,
@@ -388,12 +384,10 @@ fn item_changed(ctx: &Arc<Context>, feed: &str, id: String, item_on_topic: bool)
             .store
             .article(&id)
             .is_ok_and(|a| a.is_some_and(|a| !a.topics.is_empty()));
-    let class = if on_topic {
-        Priority::Urgent
-    } else {
-        Priority::Normal
-    };
-    match ctx.underway.feed_item_changed(&id, class) {
+    match ctx
+        .underway
+        .feed_item_changed(&id, articles::item_class(on_topic))
+    {
         Some(task) => {
             tracing::debug!(feed, %id, "feed item changed; revisiting its article");
             let why = articles::Revisit::FeedItemChanged(id);
