@@ -184,13 +184,8 @@ impl Store for GuardedStore {
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError> {
         self.with(|s| s.raw_snapshot(id, number))
     }
-    fn due(
-        &self,
-        now: DateTime<Utc>,
-        after: Option<&Due>,
-        limit: usize,
-    ) -> Result<Vec<Due>, StoreError> {
-        self.with(|s| s.due(now, after, limit))
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>, StoreError> {
+        self.with(|s| s.due(now, limit))
     }
     fn remove_due(&self, due: &Due) -> Result<(), StoreError> {
         self.with(|s| s.remove_due(due))

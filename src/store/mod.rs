@@ -352,14 +352,8 @@ pub trait Store: Send + Sync {
     fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError>;
     /// The page a version was extracted from, if it was kept.
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError>;
-    /// Revisit queue entries at or before `now`, oldest first; only those after
-    /// `after` in that order, when given.
-    fn due(
-        &self,
-        now: DateTime<Utc>,
-        after: Option<&Due>,
-        limit: usize,
-    ) -> Result<Vec<Due>, StoreError>;
+    /// Revisit queue entries at or before `now`, oldest first.
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>, StoreError>;
     /// Drops a revisit queue entry that is not its article's current one.
     fn remove_due(&self, due: &Due) -> Result<(), StoreError>;
     /// Applies a group of writes atomically. A commit that only stores the

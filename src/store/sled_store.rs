@@ -15,7 +15,6 @@
 //! that they stay readable across releases, except fingerprints (see
 //! [`crate::dedup::StoredFingerprint::to_bytes`]).
 
-use std::ops::Bound;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -397,19 +396,10 @@ impl Store for SledStore {
         compress::decode_snapshot(&key, &value, base.as_deref()).map(Some)
     }
 
-    fn due(
-        &self,
-        now: DateTime<Utc>,
-        after: Option<&Due>,
-        limit: usize,
-    ) -> Result<Vec<Due>, StoreError> {
-        let start = match after {
-            Some(due) => Bound::Excluded(due_key(due.at, &due.id)),
-            None => Bound::Unbounded,
-        };
-        let end = Bound::Excluded(due_key(now, "\u{7f}"));
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Due>, StoreError> {
+        let end = due_key(now, "\u{7f}");
         self.due
-            .range((start, end))
+            .range(..end)
             .take(limit)
             .map(|entry| {
                 let (key, _) = entry.map_err(backend("reading the revisit queue"))?;
@@ -844,13 +834,13 @@ mod tests {
                 .as_deref(),
             Some("abcdef0123")
         );
-        let due = store.due(at, None, 10).unwrap();
+        let due = store.due(at, 10).unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].id, "abcdef0123");
         assert!(due[0].is_current(&a));
         assert!(
             store
-                .due(at - chrono::Duration::seconds(1), None, 10)
+                .due(at - chrono::Duration::seconds(1), 10)
                 .unwrap()
                 .is_empty()
         );
@@ -872,7 +862,7 @@ mod tests {
             })
             .unwrap();
         assert!(
-            store.due(at, None, 10).unwrap().is_empty(),
+            store.due(at, 10).unwrap().is_empty(),
             "the old queue entry is replaced"
         );
         assert_eq!(store.versions("abcdef0123").unwrap().len(), 2);
@@ -921,36 +911,7 @@ mod tests {
         );
         assert_eq!(store.fingerprint("aaaaaaaaaa").unwrap().unwrap(), b"fa");
         assert_eq!(store.fingerprint("bbbbbbbbbb").unwrap().unwrap(), b"fb");
-        assert_eq!(store.due(at, None, 10).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn the_revisit_queue_is_read_oldest_first_in_batches_past_a_given_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path(), 16).unwrap();
-        let first = DateTime::from_timestamp(1_000, 0).unwrap();
-        let ids = ["cccccccccc", "aaaaaaaaaa", "bbbbbbbbbb"];
-        let records: Vec<_> = (0..)
-            .zip(ids)
-            .map(|(i, id)| record(id, 1, Some(first + chrono::Duration::seconds(i))))
-            .collect();
-        for article in &records {
-            let commit = Commit {
-                article: Some(article),
-                version: Some(&version(1, "x")),
-                ..Commit::default()
-            };
-            store.commit(&commit).unwrap();
-        }
-        let now = first + chrono::Duration::seconds(60);
-        let batch = store.due(now, None, 2).unwrap();
-        let names = |due: &[Due]| due.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&batch), ["cccccccccc", "aaaaaaaaaa"]);
-        let rest = store.due(now, batch.last(), 2).unwrap();
-        assert_eq!(names(&rest), ["bbbbbbbbbb"]);
-        assert!(store.due(now, rest.last(), 2).unwrap().is_empty());
-        let not_yet = store.due(first, None, 10).unwrap();
-        assert_eq!(names(&not_yet), ["cccccccccc"], "only what is due by then");
+        assert_eq!(store.due(at, 10).unwrap().len(), 2);
     }
 
     #[test]
@@ -976,7 +937,7 @@ mod tests {
             ..Commit::default()
         };
         store.commit(&moved).unwrap();
-        let due = store.due(later, None, 10).unwrap();
+        let due = store.due(later, 10).unwrap();
         assert_eq!(due.len(), 1, "the old entry is gone: {due:?}");
         assert!(due[0].is_current(&store.article("0123456789").unwrap().unwrap()));
 
@@ -987,7 +948,7 @@ mod tests {
         };
         assert!(!stale.is_current(&b));
         store.remove_due(&due[0]).unwrap();
-        assert!(store.due(later, None, 10).unwrap().is_empty());
+        assert!(store.due(later, 10).unwrap().is_empty());
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub enum TopologyError {
 
 /// How often the scheduler looks for due revisits.
 const SCHEDULER_TICK: Duration = Duration::from_millis(500);
-/// Revisit queue entries read at once.
+/// Revisits started per scheduler tick at most.
 const SCHEDULER_BATCH: usize = 1000;
 /// Scheduled revisits under way at most: when hosts fall behind, the rest wait
 /// in the store's queue rather than as tasks in memory.
@@ -334,38 +334,25 @@ async fn revisit_scheduler(ctx: Arc<Context>) {
         if !ctx.writable(&ctx.shutdown).await {
             return;
         }
-        if let Err(error) = start_due_revisits(&ctx) {
-            tracing::error!(%error, "cannot read the revisit queue");
-        }
-    }
-}
-
-/// Starts the revisits that are due, oldest first, until [`REVISITS_RUNNING`]
-/// are under way. Reads the queue in batches past the entries already under way
-/// (still queued until their revisit reschedules them), so that however many
-/// wait for a slow host, the revisits due at every other host still start.
-fn start_due_revisits(ctx: &Arc<Context>) -> Result<(), StoreError> {
-    let now = chrono::Utc::now();
-    let mut after = None;
-    loop {
-        let due = ctx.store.due(now, after.as_ref(), SCHEDULER_BATCH)?;
-        let full = due.len() == SCHEDULER_BATCH;
+        let due = match ctx.store.due(chrono::Utc::now(), SCHEDULER_BATCH) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the revisit queue");
+                continue;
+            }
+        };
         for entry in due {
             let Ok(running) = ctx.revisits_running.clone().try_acquire_owned() else {
-                return Ok(());
+                break;
             };
             if let Some(task) = ctx.begin(&entry.id) {
-                let why = articles::Revisit::Scheduled(entry.clone());
+                let why = articles::Revisit::Scheduled(entry);
                 let ctx = ctx.clone();
                 ctx.tasks.clone().spawn(async move {
                     articles::revisit(ctx, why, task).await;
                     drop(running);
                 });
             }
-            after = Some(entry);
-        }
-        if !full {
-            return Ok(());
         }
     }
 }
