@@ -1003,7 +1003,7 @@ mod tests {
         assert_eq!(store.article("0123456789").unwrap().unwrap(), b);
         assert_eq!(store.articles().unwrap(), [b.clone()]);
         assert_eq!(store.find_article("0123").unwrap().unwrap(), b);
-        let due = store.due(later, None, 10).unwrap();
+        let due = store.due(later, 10).unwrap();
         assert!(due.len() == 1 && due[0].is_current(&b), "{due:?}");
         assert_eq!(store.check().unwrap(), Vec::<String>::new());
 
