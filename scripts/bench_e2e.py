@@ -9,7 +9,8 @@ Phases, all on one machine (newsfarm and redline share the cores):
 2. latency: the clock is advanced STEPS times, one step every PACE seconds; each
    `updated` alert is matched by (URL, version) to the truth version it reports,
    and its `detected_at` is compared with the wall time the step was advanced.
-   The same for `new` alerts of articles first listed at a step >= 1.
+   The same for `new` alerts of articles first listed at a step >= 1. Both again for
+   the articles on the truth's target topic alone.
 3. idle: no advancing; after the revisit window of the last new articles has
    passed (IDLE_WAIT seconds, default the config's revisit_stop_after + 15 s), a window
    of IDLE_SECONDS (default 30) in which feeds answer 304: CPU ms per feed poll,
@@ -267,6 +268,9 @@ def main():
                 if alias:
                     by_path.setdefault(url_key(alias), article)
         update_lat, new_lat, expected_updates = [], [], 0
+        # The same, for the articles on the target topic (those an alert is for).
+        target_topic = truth.get("target_topic")
+        update_on, new_on = [], []
         for article in truth["articles"].values():
             expected_updates += sum(1 for v in article["versions"] if 1 <= v["step"] <= STEPS and v["version"] > 1)
         seen = set()
@@ -286,11 +290,17 @@ def main():
                 if version and version["step"] in advanced and key not in seen:
                     seen.add(key)
                     update_lat.append(detected - advanced[version["step"]])
+                    if article.get("topic") == target_topic:
+                        update_on.append(update_lat[-1])
             elif alert["event"] == "new" and article["first_listed_step"] in advanced:
                 new_lat.append(detected - advanced[article["first_listed_step"]])
+                if article.get("topic") == target_topic:
+                    new_on.append(new_lat[-1])
         print(f"latency, update published -> updated alert ({len(update_lat)} of {expected_updates} "
               f"truth updates at steps 1-{STEPS} matched by URL and version): {percentiles(update_lat)}")
         print(f"latency, article listed -> new alert: {percentiles(new_lat)}")
+        print(f"latency on topic {target_topic}: updates {percentiles(update_on)}; "
+              f"new articles {percentiles(new_on)}")
         print(f"memory: RSS every 10 s while idle (MiB): {' '.join(f'{r:.0f}' for r in rss[STEPS:])}; "
               f"peak RSS over the run {hwm:.0f} MiB; redline CPU over the run {total_cpu:.1f} s")
 
