@@ -914,10 +914,9 @@ mod tests {
         assert_eq!(store.due(at, 10).unwrap().len(), 2);
     }
 
-    #[test]
-    fn a_reschedule_moves_the_queue_entry_and_stale_entries_can_be_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path(), 16).unwrap();
+    /// A store in `dir` holding article 0123456789 with version 1, due at 1,000 s.
+    fn one_article(dir: &Path) -> (SledStore, ArticleRecord) {
+        let store = SledStore::open(dir, 16).unwrap();
         let first = DateTime::from_timestamp(1_000, 0).unwrap();
         let a = record("0123456789", 1, Some(first));
         let full = Commit {
@@ -926,6 +925,14 @@ mod tests {
             ..Commit::default()
         };
         store.commit(&full).unwrap();
+        (store, a)
+    }
+
+    #[test]
+    fn a_reschedule_moves_the_queue_entry_and_stale_entries_can_be_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, a) = one_article(dir.path());
+        let first = a.next_check.unwrap();
         let later = first + chrono::Duration::seconds(60);
         let b = ArticleRecord {
             next_check: Some(later),
@@ -976,15 +983,8 @@ mod tests {
     #[test]
     fn a_revisit_that_changes_only_the_revisit_state_writes_only_that() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path(), 16).unwrap();
-        let first = DateTime::from_timestamp(1_000, 0).unwrap();
-        let a = record("0123456789", 1, Some(first));
-        let full = Commit {
-            article: Some(&a),
-            version: Some(&version(1, "x")),
-            ..Commit::default()
-        };
-        store.commit(&full).unwrap();
+        let (store, a) = one_article(dir.path());
+        let first = a.next_check.unwrap();
         let stored_record = || store.articles.get("0123456789").unwrap().unwrap();
         let before = stored_record();
 
