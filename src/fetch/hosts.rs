@@ -259,11 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn repeated_failures_pause_the_host_and_success_resets() {
-        let policy = HostPolicy {
-            concurrency: 1,
-            min_delay: Duration::ZERO,
-        };
-        let host = HostState::new(policy, Duration::from_secs(60));
+        let host = one_slot_host();
         host.failed();
         host.failed();
         assert!(host.paused_until().is_none(), "two failures are tolerated");
@@ -275,11 +271,7 @@ mod tests {
 
     #[tokio::test]
     async fn retry_after_keeps_the_longest_pause() {
-        let policy = HostPolicy {
-            concurrency: 1,
-            min_delay: Duration::ZERO,
-        };
-        let host = HostState::new(policy, Duration::from_secs(60));
+        let host = one_slot_host();
         host.pause_for(Duration::from_secs(30));
         let long = host.paused_until().unwrap();
         host.pause_for(Duration::from_secs(1));
@@ -304,15 +296,20 @@ mod tests {
         assert_eq!(b.slots.available_permits(), 1);
     }
 
-    /// The order in which requests get the one slot of a busy host, queued in
-    /// `batches`: on a single-threaded runtime each batch runs up to its wait
-    /// before the next is queued.
-    async fn slot_order(batches: &[&[(&'static str, Priority)]]) -> Vec<&'static str> {
+    /// A host with one request slot and no spacing between requests.
+    fn one_slot_host() -> Arc<HostState> {
         let policy = HostPolicy {
             concurrency: 1,
             min_delay: Duration::ZERO,
         };
-        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        Arc::new(HostState::new(policy, Duration::from_secs(60)))
+    }
+
+    /// The order in which requests get the one slot of a busy host, queued in
+    /// `batches`: on a single-threaded runtime each batch runs up to its wait
+    /// before the next is queued.
+    async fn slot_order(batches: &[&[(&'static str, Priority)]]) -> Vec<&'static str> {
+        let host = one_slot_host();
         let busy = host.slot(Priority::Normal).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
@@ -371,11 +368,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_request_raised_while_it_waits_queues_again_in_its_new_class() {
         use Priority::{Background, Normal, Watched};
-        let policy = HostPolicy {
-            concurrency: 1,
-            min_delay: Duration::ZERO,
-        };
-        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let host = one_slot_host();
         let busy = host.slot(Normal).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let raised = watch::Sender::new(Background);
@@ -407,11 +400,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn requests_waiting_in_a_more_urgent_class_are_seen() {
         use Priority::{Background, Normal, Watched};
-        let policy = HostPolicy {
-            concurrency: 1,
-            min_delay: Duration::ZERO,
-        };
-        let host = Arc::new(HostState::new(policy, Duration::from_secs(60)));
+        let host = one_slot_host();
         let busy = host.slot(Background).await;
         assert!(
             host.urgent_waiting_ahead_of(Background).is_none(),
