@@ -6,6 +6,7 @@
 //! (every version of every article, sled by default) → [`diff`] (word-level diffs) →
 //! [`alerts`] (JSON lines or human-readable output). [`topology`] wires the stages
 //! into the long-running daemon; [`cli`] is the command line over all of it.
+//! [`priority`] orders the work wherever it queues: urgent first, background last.
 //!
 //! Module docs link to the private parts they are made of: read them with
 //! `cargo doc --document-private-items`.
@@ -25,6 +26,7 @@ pub mod extract;
 pub mod feeds;
 pub mod fetch;
 pub mod metrics;
+pub mod priority;
 pub mod schedule;
 pub mod store;
 pub mod topics;

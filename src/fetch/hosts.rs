@@ -4,16 +4,15 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use url::Url;
 
 use super::retry::backoff;
+use crate::priority::ClassedSlots;
 
 /// How one host is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,38 +23,13 @@ pub struct HostPolicy {
     pub min_delay: Duration,
 }
 
-/// How a request queues for its host, the most urgent class first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Priority {
-    /// Feed polls, and the articles (new, or whose feed item changed) that look
-    /// on a watched topic by their feed item or their stored version: those an
-    /// alert depends on.
-    Urgent,
-    /// Other new articles and articles whose feed item changed.
-    Normal,
-    /// Revisits of articles that matter most: those that can raise an alert, or
-    /// whose story just changed.
-    Watched,
-    /// Other scheduled revisits.
-    Background,
-}
-
-/// How many classes [`Priority`] has.
-const CLASSES: usize = 4;
-
 /// Failures in a row after which a host is paused.
 const FAILURES_BEFORE_PAUSE: u32 = 3;
 
 /// Politeness state of one host.
 pub(super) struct HostState {
-    slots: Arc<Semaphore>,
-    /// One gate (as wide as `slots`) per class below the first: a request
-    /// passes the gates of its own class and of every class above it, from its
-    /// own up, before it queues for a slot, so that few requests of a class ever
-    /// wait ahead of those of a more urgent one.
-    gates: [Arc<Semaphore>; CLASSES - 1],
-    /// Requests waiting for a slot, by class.
-    waiting: [AtomicUsize; CLASSES],
+    /// Request slots, served by class.
+    pub slots: ClassedSlots,
     spacing: Option<DefaultDirectRateLimiter>,
     state: Mutex<Health>,
     pause_ceiling: Duration,
@@ -72,58 +46,10 @@ impl HostState {
         let spacing = Quota::with_period(policy.min_delay)
             .map(|q| RateLimiter::direct(q.allow_burst(NonZeroU32::MIN)));
         HostState {
-            slots: Arc::new(Semaphore::new(policy.concurrency.max(1))),
-            gates: std::array::from_fn(|_| Arc::new(Semaphore::new(policy.concurrency.max(1)))),
-            waiting: Default::default(),
+            slots: ClassedSlots::new(policy.concurrency),
             spacing,
             state: Mutex::new(Health::default()),
             pause_ceiling,
-        }
-    }
-
-    /// Waits for a request slot. Requests below the first class first pass
-    /// gates as wide as the host's slots (held until they have a slot), so at
-    /// most that many of each class queue ahead of a request of a higher class.
-    pub async fn slot(&self, priority: Priority) -> OwnedSemaphorePermit {
-        let class = priority as usize;
-        let _waiting = Waiting::count(&self.waiting[class]);
-        let mut passed = Vec::with_capacity(class);
-        for gate in self.gates[..class].iter().rev() {
-            passed.push(acquire(gate).await);
-        }
-        let slot = acquire(&self.slots).await;
-        drop(passed);
-        slot
-    }
-
-    /// The most urgent class, more urgent than `priority`, with a request
-    /// waiting for a slot.
-    pub fn urgent_waiting_ahead_of(&self, priority: Priority) -> Option<Priority> {
-        const CLASSES_IN_ORDER: [Priority; CLASSES] = [
-            Priority::Urgent,
-            Priority::Normal,
-            Priority::Watched,
-            Priority::Background,
-        ];
-        self.waiting[..priority as usize]
-            .iter()
-            .zip(CLASSES_IN_ORDER)
-            .find(|(n, _)| n.load(Ordering::SeqCst) > 0)
-            .map(|(_, class)| class)
-    }
-
-    /// [`HostState::slot`] for a request whose class may be raised while it
-    /// waits: it then leaves its place and queues again in its new class.
-    pub async fn slot_raisable(
-        &self,
-        priority: &mut watch::Receiver<Priority>,
-    ) -> OwnedSemaphorePermit {
-        loop {
-            let class = *priority.borrow_and_update();
-            tokio::select! {
-                slot = self.slot(class) => return slot,
-                Ok(()) = priority.changed() => {}
-            }
         }
     }
 
@@ -176,30 +102,6 @@ impl HostState {
     fn paused_until(&self) -> Option<Instant> {
         self.health().not_before.filter(|t| *t > Instant::now())
     }
-}
-
-/// Counts a request as waiting for a slot until it is dropped.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Waiting<'_> {
-    fn count(counter: &AtomicUsize) -> Waiting<'_> {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Waiting(counter)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-async fn acquire(semaphore: &Arc<Semaphore>) -> OwnedSemaphorePermit {
-    semaphore
-        .clone()
-        .acquire_owned()
-        .await
-        .expect("host semaphores are never closed")
 }
 
 /// The politeness state of every host seen so far.
@@ -292,8 +194,8 @@ mod tests {
         let hosts = Hosts::new(default, overrides, Duration::from_secs(60));
         let a = hosts.get(&Url::parse("https://example.org/x").unwrap());
         let b = hosts.get(&Url::parse("https://other.org/x").unwrap());
-        assert_eq!(a.slots.available_permits(), 4);
-        assert_eq!(b.slots.available_permits(), 1);
+        assert_eq!(a.slots.available(), 4);
+        assert_eq!(b.slots.available(), 1);
     }
 
     /// A host with one request slot and no spacing between requests.
@@ -303,131 +205,5 @@ mod tests {
             min_delay: Duration::ZERO,
         };
         Arc::new(HostState::new(policy, Duration::from_secs(60)))
-    }
-
-    /// The order in which requests get the one slot of a busy host, queued in
-    /// `batches`: on a single-threaded runtime each batch runs up to its wait
-    /// before the next is queued.
-    async fn slot_order(batches: &[&[(&'static str, Priority)]]) -> Vec<&'static str> {
-        let host = one_slot_host();
-        let busy = host.slot(Priority::Normal).await;
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let mut tasks = Vec::new();
-        for batch in batches {
-            for &(name, priority) in *batch {
-                let (host, order) = (host.clone(), order.clone());
-                tasks.push(tokio::spawn(async move {
-                    let _slot = host.slot(priority).await;
-                    order.lock().unwrap().push(name);
-                }));
-            }
-            tokio::task::yield_now().await;
-        }
-        drop(busy);
-        for task in tasks {
-            task.await.unwrap();
-        }
-        order.lock().unwrap().clone()
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn background_requests_queue_behind_normal_ones_but_one() {
-        use Priority::{Background, Normal};
-        let order = slot_order(&[
-            &[("b1", Background), ("b2", Background), ("b3", Background)],
-            &[("n", Normal)],
-        ])
-        .await;
-        assert_eq!(order, ["b1", "n", "b2", "b3"]);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn watched_requests_queue_ahead_of_background_ones_but_one() {
-        use Priority::{Background, Normal, Watched};
-        let order = slot_order(&[
-            &[("b1", Background), ("b2", Background), ("b3", Background)],
-            &[("w1", Watched), ("w2", Watched)],
-            &[("n", Normal)],
-        ])
-        .await;
-        assert_eq!(order, ["b1", "n", "w1", "w2", "b2", "b3"]);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn urgent_requests_queue_ahead_of_every_other_class_but_one() {
-        use Priority::{Background, Normal, Urgent, Watched};
-        let order = slot_order(&[
-            &[("b", Background), ("n1", Normal), ("n2", Normal)],
-            &[("w", Watched)],
-            &[("u1", Urgent), ("u2", Urgent)],
-        ])
-        .await;
-        assert_eq!(order, ["b", "u1", "u2", "n1", "n2", "w"]);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_request_raised_while_it_waits_queues_again_in_its_new_class() {
-        use Priority::{Background, Normal, Watched};
-        let host = one_slot_host();
-        let busy = host.slot(Normal).await;
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let raised = watch::Sender::new(Background);
-        let fixed = |class| watch::Sender::new(class).subscribe();
-        let requests = [
-            ("w1", fixed(Watched)),
-            ("w2", fixed(Watched)),
-            ("r", raised.subscribe()),
-            ("n", fixed(Normal)),
-        ];
-        let mut tasks = Vec::new();
-        for (name, mut priority) in requests {
-            let (host, order) = (host.clone(), order.clone());
-            tasks.push(tokio::spawn(async move {
-                let _slot = host.slot_raisable(&mut priority).await;
-                order.lock().unwrap().push(name);
-            }));
-            tokio::task::yield_now().await;
-        }
-        raised.send_replace(Normal);
-        tokio::task::yield_now().await;
-        drop(busy);
-        for task in tasks {
-            task.await.unwrap();
-        }
-        assert_eq!(*order.lock().unwrap(), ["w1", "n", "r", "w2"]);
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn requests_waiting_in_a_more_urgent_class_are_seen() {
-        use Priority::{Background, Normal, Watched};
-        let host = one_slot_host();
-        let busy = host.slot(Background).await;
-        assert!(
-            host.urgent_waiting_ahead_of(Background).is_none(),
-            "a slot held is no wait"
-        );
-        let waiter = host.clone();
-        let watched = tokio::spawn(async move { drop(waiter.slot(Watched).await) });
-        tokio::task::yield_now().await;
-        assert!(host.urgent_waiting_ahead_of(Background).is_some());
-        assert_eq!(host.urgent_waiting_ahead_of(Background), Some(Watched));
-        assert!(
-            host.urgent_waiting_ahead_of(Watched).is_none()
-                && host.urgent_waiting_ahead_of(Normal).is_none()
-        );
-        let waiter = host.clone();
-        let normal = tokio::spawn(async move { drop(waiter.slot(Normal).await) });
-        tokio::task::yield_now().await;
-        assert_eq!(
-            host.urgent_waiting_ahead_of(Background),
-            Some(Normal),
-            "the most urgent"
-        );
-        assert_eq!(host.urgent_waiting_ahead_of(Watched), Some(Normal));
-        assert_eq!(host.urgent_waiting_ahead_of(Normal), None);
-        drop(busy);
-        watched.await.unwrap();
-        normal.await.unwrap();
-        assert!(host.urgent_waiting_ahead_of(Background).is_none());
     }
 }

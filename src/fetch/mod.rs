@@ -24,14 +24,15 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, redirect};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use url::Url;
 
 use crate::config::FetchConfig;
 use crate::metrics::Metrics;
+use crate::priority::ClassedSlots;
 use address_policy::{AddressPolicy, GuardedResolver, NameRefused, Refusal};
 
-pub use hosts::Priority;
+pub use crate::priority::Priority;
 pub use hosts::{HostPolicy, host_key};
 pub use retry::{backoff, retry_after, scaled_backoff};
 
@@ -146,7 +147,8 @@ pub struct Fetcher {
     client: reqwest::Client,
     policy: AddressPolicy,
     hosts: hosts::Hosts,
-    global: Arc<Semaphore>,
+    /// Request slots over all hosts, served by class.
+    global: ClassedSlots,
     max_body: u64,
     max_redirects: usize,
     retries: u32,
@@ -189,7 +191,7 @@ impl Fetcher {
             client,
             policy,
             hosts: hosts::Hosts::new(default, overrides, config.max_backoff),
-            global: Arc::new(Semaphore::new(config.global_concurrency)),
+            global: ClassedSlots::new(config.global_concurrency),
             max_body: config.max_body_mb.saturating_mul(1024 * 1024),
             max_redirects: config.max_redirects,
             retries: config.retries,
@@ -309,7 +311,7 @@ impl Fetcher {
             .map_err(|refusal| refused(url, refusal))?;
         let host = self.hosts.get(url);
         let slot = match kept.take().filter(|k| Arc::ptr_eq(&k.host, &host)) {
-            Some(k) => match host.urgent_waiting_ahead_of(*priority.borrow()) {
+            Some(k) => match host.slots.urgent_waiting_ahead_of(*priority.borrow()) {
                 None => Slot::Kept(k.permit),
                 // The slot goes to them; this request keeps its place right
                 // behind them rather than queueing again behind its own class.
@@ -413,25 +415,23 @@ impl Fetcher {
 
     /// Waits for a slot on the host (unless one is `kept`), its pause and its
     /// start spacing, then for a global slot (in that order, so that requests
-    /// queued behind a busy host do not hold global slots).
+    /// queued behind a busy host do not hold global slots), each in its class.
     async fn acquire(
         &self,
         host: &hosts::HostState,
         priority: &mut watch::Receiver<Priority>,
         slot: Slot,
     ) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let host_permit = match slot {
-            Slot::Kept(permit) => permit,
-            Slot::Behind(class) => host.slot(class).await,
-            Slot::Queue => host.slot_raisable(priority).await,
+        let (host_permit, class) = match slot {
+            Slot::Kept(permit) => (permit, *priority.borrow()),
+            Slot::Behind(class) => (host.slots.acquire(class).await, class),
+            Slot::Queue => (
+                host.slots.acquire_raisable(priority).await,
+                *priority.borrow(),
+            ),
         };
         host.ready().await;
-        let global = self.global.clone();
-        let global_permit = global
-            .acquire_owned()
-            .await
-            .expect("the global semaphore is never closed");
-        (host_permit, global_permit)
+        (host_permit, self.global.acquire(class).await)
     }
 }
 

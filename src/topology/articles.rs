@@ -64,7 +64,7 @@ async fn discover_inner(ctx: &Context, job: &NewArticle) -> Result<(), String> {
 /// Extracts and stores a newly fetched page: a new article, a move of a stored
 /// one, or a new version of one already stored under its canonical URL.
 async fn store_page(ctx: &Context, job: &NewArticle, page: Page) -> Result<(), String> {
-    let extracted = extract_page(ctx, &page).await;
+    let extracted = extract_page(ctx, &page, job.priority).await;
     let canonical = canonical_url(&extracted, &page);
     let id = canonical::article_id(&canonical);
     let links = link_set(&[&job.link, &page.url, &canonical]);
@@ -83,7 +83,7 @@ async fn store_page(ctx: &Context, job: &NewArticle, page: Page) -> Result<(), S
         fingerprint: None,
     };
     if ctx.store.article(&id).map_err(|e| e.to_string())?.is_none()
-        && let Some(old) = moved_from(ctx, &id, &host, &mut fetch).await
+        && let Some(old) = moved_from(ctx, &id, &host, &mut fetch, job.priority).await
     {
         return moved_here(ctx, &old, &canonical, fetch)
             .await
@@ -181,6 +181,15 @@ async fn revisit_inner(ctx: &Context, why: &Revisit, task: &Underway) -> Result<
         } => fetched,
     };
     task.fetched();
+    // Extracted before the article's lock is taken: a revisit waits for the
+    // CPU behind more urgent work, and must not hold up others meanwhile.
+    let extracted = match &fetched {
+        Ok(FetchOutcome::Fetched(page)) => {
+            let class = *task.priority().borrow();
+            Some(extract_page(ctx, page, class).await)
+        }
+        _ => None,
+    };
     let _guard = ctx.article_lock(id).lock().await;
     let Some(mut article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
         return Ok(());
@@ -191,7 +200,10 @@ async fn revisit_inner(ctx: &Context, why: &Revisit, task: &Underway) -> Result<
             reschedule(ctx, article, &[]).await
         }
         // Boxed, as in `discover_inner`: up to REVISITS_RUNNING revisits wait for their hosts.
-        Ok(FetchOutcome::Fetched(page)) => Box::pin(revisited(ctx, article, *page)).await,
+        Ok(FetchOutcome::Fetched(page)) => {
+            let extracted = extracted.expect("extracted above");
+            Box::pin(revisited(ctx, article, *page, extracted)).await
+        }
         Err(error) => return Box::pin(failed_revisit(ctx, article, &error)).await,
     };
     result.map_err(|e| e.to_string())
@@ -218,9 +230,9 @@ async fn revisited(
     ctx: &Context,
     mut article: ArticleRecord,
     page: Page,
+    extracted: Extracted,
 ) -> Result<(), StoreError> {
     article.not_found_strikes = 0;
-    let extracted = extract_page(ctx, &page).await;
     let mut links = Vec::new();
     if page.moved_permanently.is_some() {
         let to = canonical_url(&extracted, &page);
@@ -271,11 +283,19 @@ async fn record_move(
 /// URL in its feed, often before the old one is revisited and seen to redirect,
 /// and sometimes edits it in the same breath. Keeps the fetch's fingerprint in
 /// `fetch` for its story.
-async fn moved_from(ctx: &Context, id: &str, host: &str, fetch: &mut Fetched) -> Option<String> {
+async fn moved_from(
+    ctx: &Context,
+    id: &str,
+    host: &str,
+    fetch: &mut Fetched,
+    class: Priority,
+) -> Option<String> {
     let (title, body) = (fetch.text.title.clone(), fetch.text.body.clone());
     let language = fetch.language.clone();
     let fp = ctx
-        .cpu(move || dedup::fingerprint(&title, &body, language.as_deref()))
+        .cpu(class, move || {
+            dedup::fingerprint(&title, &body, language.as_deref())
+        })
         .await;
     let similar = ctx
         .clusters
@@ -394,14 +414,14 @@ fn snapshot(page: &Page) -> RawSnapshot {
     }
 }
 
-async fn extract_page(ctx: &Context, page: &Page) -> Extracted {
+async fn extract_page(ctx: &Context, page: &Page, class: Priority) -> Extracted {
     let body = page.body.clone();
     let content_type = page.content_type.clone();
     let content_language = page.content_language.clone();
     let url = page.url.clone();
     let metrics = ctx.metrics.clone();
     let rules = ctx.rules.clone();
-    ctx.cpu(move || {
+    ctx.cpu(class, move || {
         let started = std::time::Instant::now();
         let text = charset::decode(&body, content_type.as_deref(), DocKind::Html, None).text;
         let extracted = extract::extract_served(&text, &url, content_language.as_deref(), &rules);
@@ -581,8 +601,9 @@ async fn annotate(
         article.language.clone(),
     );
     let topic_set = ctx.topics.clone();
+    // A new version: its alert waits on this, so it goes ahead of revisits.
     let (topics, fingerprint) = ctx
-        .cpu(move || {
+        .cpu(Priority::Normal, move || {
             let doc = Document {
                 title: &title,
                 body: &body,

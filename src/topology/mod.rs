@@ -51,6 +51,7 @@ use crate::dedup::{Clusters, Loader, StoredFingerprint};
 use crate::extract::SiteRules;
 use crate::fetch::{FetchError, Fetcher};
 use crate::metrics::Metrics;
+use crate::priority::{ClassedSlots, Priority};
 use crate::schedule::RevisitPolicy;
 use crate::store::{Store, StoreError};
 use crate::topics::TopicSet;
@@ -114,8 +115,9 @@ pub(crate) struct Context {
     pub holds_changed: Notify,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
-    /// Bounds CPU-bound work on the blocking pool.
-    pub cpu: Semaphore,
+    /// Bounds CPU-bound work on the blocking pool, served by class: on a
+    /// machine that cannot keep up, revisits wait and new articles do not.
+    pub cpu: ClassedSlots,
     /// Bounds the scheduled revisits under way ([`REVISITS_RUNNING`]).
     revisits_running: Arc<Semaphore>,
     /// Links and article ids with a task under way.
@@ -155,13 +157,14 @@ impl Context {
         &self.article_locks[index]
     }
 
-    /// Runs CPU-bound work on the blocking pool, at most one job per core at once.
-    async fn cpu<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let _permit = self
-            .cpu
-            .acquire()
-            .await
-            .expect("the CPU semaphore is never closed");
+    /// Runs CPU-bound work on the blocking pool, at most one job per core at
+    /// once, queued in `class`.
+    async fn cpu<T: Send + 'static>(
+        &self,
+        class: Priority,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let _permit = self.cpu.acquire(class).await;
         match tokio::task::spawn_blocking(work).await {
             Ok(value) => value,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -228,7 +231,7 @@ impl Topology {
             outbox_max: config.alerts.outbox_max,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            cpu: Semaphore::new(cores),
+            cpu: ClassedSlots::new(cores),
             revisits_running: Arc::new(Semaphore::new(REVISITS_RUNNING)),
             underway: Underways::default(),
             refetch_feeds: Mutex::new(HashSet::new()),

@@ -197,7 +197,7 @@ async fn poll(
     let started = std::time::Instant::now();
     let fetched = tokio::select! {
         _ = stop.cancelled() => return None,
-        fetched = ctx.fetcher.get_as(url, &validators, Priority::Urgent) => fetched,
+        fetched = ctx.fetcher.get_as(url, &validators, Priority::Normal) => fetched,
     };
     record.last_polled = Some(Utc::now());
     record.polls += 1;
@@ -239,7 +239,9 @@ async fn fetched_page(
     let body = page.body.clone();
     let content_type = page.content_type.clone();
     let parsed = ctx
-        .cpu(move || feeds::parse(&body, content_type.as_deref(), &feed_url))
+        .cpu(Priority::Normal, move || {
+            feeds::parse(&body, content_type.as_deref(), &feed_url)
+        })
         .await;
     let parsed = match parsed {
         Ok(parsed) => parsed,
