@@ -23,8 +23,16 @@ fn ok(config: &Path, data: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-const PROMO: &str =
-    "<span class=\"promo\">Subscribe to our newsletter for the news every morning.</span>";
+/// A promotion that puts the article on the talks topic until a site rule drops it.
+const PROMO: &str = "<span class=\"promo\">Subscribe to our newsletter on the Russia-Ukraine \
+     peace talks: Putin, Zelensky and the ceasefire, every morning.</span>";
+
+/// The topics `export` gives the one stored article.
+fn exported_topics(config: &Path, data: &Path) -> Vec<String> {
+    let export = ok(config, data, &["export"]);
+    let row: serde_json::Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    serde_json::from_value(row["topics"].clone()).unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reextract_rebuilds_version_text_from_the_raw_snapshots() {
@@ -55,6 +63,7 @@ async fn reextract_rebuilds_version_text_from_the_raw_snapshots() {
     assert!(stats.contains("raw snapshots 1"), "{stats}");
     let url = server.url("/a.html");
     assert!(ok(&config, &data, &["show", &url]).contains("Subscribe to our newsletter"));
+    assert_eq!(exported_topics(&config, &data), ["russia-ukraine-talks"]);
 
     std::fs::write(
         &config,
@@ -65,6 +74,14 @@ async fn reextract_rebuilds_version_text_from_the_raw_snapshots() {
     assert!(
         report.starts_with("1 articles, 1 versions: 1 changed"),
         "{report}"
+    );
+    assert!(
+        report.ends_with("1 articles with a new current text\n"),
+        "{report}"
+    );
+    assert!(
+        exported_topics(&config, &data).is_empty(),
+        "the topics follow the text"
     );
     let shown = ok(&config, &data, &["show", &url]);
     assert!(!shown.contains("Subscribe to our newsletter"), "{shown}");

@@ -1,5 +1,6 @@
 //! Looking after the store: `redline db stats`, `redline db check` and
-//! `redline reextract`, which runs extraction again over the raw snapshots.
+//! `redline reextract`, which runs extraction again over the raw snapshots and
+//! brings each article's current title, topics and story fingerprint up to date.
 
 use std::io::Write;
 
@@ -9,10 +10,12 @@ use url::Url;
 
 use crate::changes::Detector;
 use crate::config::Config;
+use crate::dedup::{self, StoredFingerprint};
 use crate::extract;
 use crate::fetch::charset::{self, DocKind};
 use crate::fetch::host_key;
-use crate::store::{ArticleRecord, Store, StoreStats, Version};
+use crate::store::{ArticleRecord, Current, Store, StoreStats, Version};
+use crate::topics::{Document, TopicSet};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum DbCommand {
@@ -115,11 +118,16 @@ struct Tally {
     no_snapshot: usize,
     /// Pages where extraction now finds no text (kept as they are).
     empty: usize,
+    /// Articles whose current version changed: title, topics and fingerprint
+    /// taken again from it.
+    refreshed: usize,
 }
 
 /// `redline reextract`: extracts every stored page again with this build and
 /// the config's site rules, and rewrites the text of each version whose
-/// extraction changed. Version numbers, times and alerts stay as they were.
+/// extraction changed. When an article's current version changed, its title,
+/// topics (with the config's topics) and story fingerprint follow. Version
+/// numbers, times, clusters and alerts stay as they were.
 pub(super) fn reextract(
     store: &dyn Store,
     config: &Config,
@@ -131,20 +139,22 @@ pub(super) fn reextract(
         None => store.articles()?,
     };
     let detector = Detector::default();
+    let topics = config.topic_set().context("loading the topics")?;
     let mut tally = Tally::default();
     for article in &articles {
-        reextract_article(store, config, &detector, article, &mut tally)
+        reextract_article(store, config, &detector, &topics, article, &mut tally)
             .with_context(|| format!("re-extracting {} ({})", article.id, article.url))?;
     }
     writeln!(
         out,
-        "{} articles, {} versions: {} changed, {} unchanged, {} without a raw snapshot, {} with no text now (kept)",
+        "{} articles, {} versions: {} changed, {} unchanged, {} without a raw snapshot, {} with no text now (kept); {} articles with a new current text",
         tally.articles,
         tally.versions,
         tally.changed,
         tally.versions - tally.changed - tally.no_snapshot - tally.empty,
         tally.no_snapshot,
-        tally.empty
+        tally.empty,
+        tally.refreshed
     )?;
     Ok(())
 }
@@ -153,10 +163,12 @@ fn reextract_article(
     store: &dyn Store,
     config: &Config,
     detector: &Detector,
+    topics: &TopicSet,
     article: &ArticleRecord,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
     tally.articles += 1;
+    let mut current = None;
     for version in store.versions(&article.id)? {
         tally.versions += 1;
         let Some(snapshot) = store.raw_snapshot(&article.id, version.number)? else {
@@ -195,6 +207,51 @@ fn reextract_article(
         };
         store.put_version(&article.id, &rebuilt)?;
         tally.changed += 1;
+        if rebuilt.number == article.versions {
+            current = Some(rebuilt);
+        }
+    }
+    if let Some(version) = current
+        && refresh_current(store, topics, article, &version)?
+    {
+        tally.refreshed += 1;
     }
     Ok(())
+}
+
+/// Takes `article`'s title, topics and story fingerprint again from its
+/// rebuilt current `version`, unless a running daemon stored a newer version
+/// meanwhile; its cluster stays.
+fn refresh_current(
+    store: &dyn Store,
+    topics: &TopicSet,
+    article: &ArticleRecord,
+    version: &Version,
+) -> anyhow::Result<bool> {
+    let language = article.language.as_deref();
+    let document = Document {
+        title: &version.title,
+        body: &version.body,
+        language,
+    };
+    let topics: Vec<String> = topics
+        .classify(&document)
+        .into_iter()
+        .map(|m| m.topic)
+        .collect();
+    let fingerprint = match store.fingerprint(&article.id)? {
+        Some(bytes) => {
+            let mut stored = StoredFingerprint::from_bytes(&bytes)
+                .with_context(|| format!("the fingerprint record of {}", article.id))?;
+            stored.fingerprint = dedup::fingerprint(&version.title, &version.body, language);
+            Some(stored.to_bytes())
+        }
+        None => None,
+    };
+    let current = Current {
+        title: &version.title,
+        topics: &topics,
+        fingerprint: fingerprint.as_deref(),
+    };
+    Ok(store.refresh_current(&article.id, version.number, &current)?)
 }

@@ -21,8 +21,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::{
-    ArticleRecord, Commit, Due, FeedRecord, OutboxEntry, RawSnapshot, SledStore, Store, StoreError,
-    StoreStats, Version,
+    ArticleRecord, Commit, Current, Due, FeedRecord, OutboxEntry, RawSnapshot, SledStore, Store,
+    StoreError, StoreStats, Version,
 };
 use crate::alerts::story::HeldAlert;
 
@@ -180,6 +180,14 @@ impl Store for GuardedStore {
     }
     fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError> {
         self.with(|s| s.put_version(id, version))
+    }
+    fn refresh_current(
+        &self,
+        id: &str,
+        versions: u32,
+        current: &Current<'_>,
+    ) -> Result<bool, StoreError> {
+        self.with(|s| s.refresh_current(id, versions, current))
     }
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError> {
         self.with(|s| s.raw_snapshot(id, number))

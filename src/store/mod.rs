@@ -321,6 +321,14 @@ pub struct Commit<'a> {
     pub raw: Option<&'a RawSnapshot>,
 }
 
+/// What an article's current version gives it: see [`Store::refresh_current`].
+pub struct Current<'a> {
+    pub title: &'a str,
+    pub topics: &'a [String],
+    /// The story fingerprint record (see [`crate::dedup`]), if the article has one.
+    pub fingerprint: Option<&'a [u8]>,
+}
+
 /// An entry of the revisit queue: an article due at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
@@ -350,6 +358,16 @@ pub trait Store: Send + Sync {
     /// Replaces the text of a stored version (after re-extraction); the article
     /// record is left as it is.
     fn put_version(&self, id: &str, version: &Version) -> Result<(), StoreError>;
+    /// Sets the title and topics of article `id`, and its story fingerprint
+    /// record, if it still has `versions` versions (a running daemon may have
+    /// stored a newer one meanwhile, with its own); everything else, its
+    /// revisit state included, stays. Returns whether it did.
+    fn refresh_current(
+        &self,
+        id: &str,
+        versions: u32,
+        current: &Current<'_>,
+    ) -> Result<bool, StoreError>;
     /// The page a version was extracted from, if it was kept.
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError>;
     /// Revisit queue entries at or before `now`, oldest first.

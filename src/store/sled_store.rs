@@ -26,7 +26,8 @@ use sled::{Transactional, Tree};
 use super::compress::{self, RawSnapshot};
 use super::revisit_state::{RevisitState, same_but_revisit_state};
 use super::{
-    ArticleRecord, Commit, Due, FeedRecord, OutboxEntry, Store, StoreError, StoreStats, Version,
+    ArticleRecord, Commit, Current, Due, FeedRecord, OutboxEntry, Store, StoreError, StoreStats,
+    Version,
 };
 use crate::alerts::story::HeldAlert;
 use crate::canonical;
@@ -381,6 +382,40 @@ impl Store for SledStore {
             .insert(version_key(id, version.number), encode_version(version))
             .map_err(backend("rewriting a version"))?;
         Ok(())
+    }
+
+    fn refresh_current(
+        &self,
+        id: &str,
+        versions: u32,
+        current: &Current<'_>,
+    ) -> Result<bool, StoreError> {
+        let key = id.as_bytes();
+        let result: Result<bool, TransactionError<StoreError>> =
+            (&self.articles, &self.fingerprints).transaction(|(articles, fingerprints)| {
+                let Some(bytes) = articles.get(key)? else {
+                    return Ok(false);
+                };
+                let mut article: ArticleRecord =
+                    decode(key, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                if article.versions != versions {
+                    return Ok(false);
+                }
+                article.title = current.title.to_string();
+                article.topics = current.topics.to_vec();
+                articles.insert(key, encode(&article))?;
+                if let Some(record) = current.fingerprint {
+                    fingerprints.insert(key, record)?;
+                }
+                Ok(true)
+            });
+        result.map_err(|e| match e {
+            TransactionError::Storage(source) => StoreError::Backend {
+                context: "refreshing an article",
+                source,
+            },
+            TransactionError::Abort(error) => error,
+        })
     }
 
     fn raw_snapshot(&self, id: &str, number: u32) -> Result<Option<RawSnapshot>, StoreError> {
@@ -1033,6 +1068,54 @@ mod tests {
             store.checks.is_empty(),
             "a version commit writes the whole record"
         );
+    }
+
+    #[test]
+    fn a_refresh_sets_title_topics_and_fingerprint_of_the_current_version_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, a) = one_article(dir.path());
+        let first = a.next_check.unwrap();
+        let mut checked = a.clone();
+        checked.next_check = Some(first + chrono::Duration::seconds(4));
+        store
+            .commit(&Commit {
+                article: Some(&checked),
+                previous_check: Some(first),
+                ..Commit::default()
+            })
+            .unwrap();
+        let before = store.article("0123456789").unwrap().unwrap();
+        let topics = vec!["russia-ukraine-talks".to_string()];
+        let current = Current {
+            title: "Talks resume",
+            topics: &topics,
+            fingerprint: Some(b"fp"),
+        };
+        assert!(
+            !store
+                .refresh_current("0123456789", a.versions + 1, &current)
+                .unwrap(),
+            "a newer version stored meanwhile keeps its own"
+        );
+        assert_eq!(store.article("0123456789").unwrap().unwrap(), before);
+        assert!(!store.refresh_current("nobody", 1, &current).unwrap());
+
+        assert!(
+            store
+                .refresh_current("0123456789", a.versions, &current)
+                .unwrap()
+        );
+        let refreshed = store.article("0123456789").unwrap().unwrap();
+        assert_eq!(
+            (refreshed.title.as_str(), &refreshed.topics),
+            ("Talks resume", &topics)
+        );
+        assert_eq!(
+            (refreshed.next_check, refreshed.last_checked),
+            (before.next_check, before.last_checked),
+            "the revisit state stays"
+        );
+        assert_eq!(store.fingerprint("0123456789").unwrap().unwrap(), b"fp");
     }
 
     #[test]
