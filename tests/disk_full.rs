@@ -216,6 +216,15 @@ async fn a_full_disk_pauses_the_daemon_keeps_its_store_and_it_resumes_when_space
         matches!(daemon.0.try_wait(), Ok(None)),
         "the daemon keeps running"
     );
+    let api = reqwest::Client::builder()
+        .unix_socket(data.join("redline.sock"))
+        .build()
+        .unwrap();
+    let readiness = || async {
+        let answer = api.get("http://localhost/readyz").send().await.unwrap();
+        answer.status().as_u16()
+    };
+    assert_eq!(readiness().await, 503, "not ready while it cannot write");
     let during = cli(&config, &data, &["show", &first]);
     assert_eq!(
         stdout(&during),
@@ -233,6 +242,7 @@ async fn a_full_disk_pauses_the_daemon_keeps_its_store_and_it_resumes_when_space
     })
     .await;
     assert!(count(&log, REOPENED) >= 1, "{}", log_text(&log));
+    assert_eq!(readiness().await, 200, "ready again");
     wait_until(30, "every article to be announced", || {
         let announced = std::fs::read_to_string(&alerts).unwrap();
         links.iter().all(|url| announced.contains(url.as_str()))

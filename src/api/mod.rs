@@ -6,7 +6,8 @@
 //! a loopback TCP address with a bearer token; never on a public interface unless
 //! configured so. Routes: `POST /v1/cli` runs a store command for the CLI (its
 //! arguments in, its output back), `GET /v1/tail` streams alerts as JSON lines,
-//! `GET /metrics`, `/healthz` and `/readyz`.
+//! `GET /metrics`, `/healthz` and `/readyz` (503 while the store cannot be
+//! written).
 
 mod client;
 
@@ -115,7 +116,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/readyz", get(ready))
         .merge(guarded)
         .with_state(state);
     let shutdown = async move { stop.cancelled().await };
@@ -143,6 +144,19 @@ pub async fn serve(
             let _ = std::fs::remove_file(&path);
             Ok(())
         }
+    }
+}
+
+/// Ready unless the store cannot be written (a full disk): the daemon then
+/// polls and fetches nothing until it can again.
+async fn ready(State(state): State<ApiState>) -> Response {
+    match state.handles.store.write_gate() {
+        Some(gate) if !gate.is_open() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the store cannot be written; paused until it can\n",
+        )
+            .into_response(),
+        _ => "ready\n".into_response(),
     }
 }
 
