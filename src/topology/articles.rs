@@ -183,27 +183,26 @@ async fn revisit_inner(ctx: &Context, why: &Revisit, task: &Underway) -> Result<
     task.fetched();
     // Extracted before the article's lock is taken: a revisit waits for the
     // CPU behind more urgent work, and must not hold up others meanwhile.
-    let extracted = match &fetched {
+    let fetched = match fetched {
         Ok(FetchOutcome::Fetched(page)) => {
             let class = *task.priority().borrow();
-            Some(extract_page(ctx, page, class).await)
+            let extracted = extract_page(ctx, &page, class).await;
+            Ok(Some((page, extracted)))
         }
-        _ => None,
+        Ok(FetchOutcome::NotModified) => Ok(None),
+        Err(error) => Err(error),
     };
     let _guard = ctx.article_lock(id).lock().await;
     let Some(mut article) = ctx.store.article(id).map_err(|e| e.to_string())? else {
         return Ok(());
     };
     let result = match fetched {
-        Ok(FetchOutcome::NotModified) => {
+        Ok(None) => {
             article.not_found_strikes = 0;
             reschedule(ctx, article, &[]).await
         }
         // Boxed, as in `discover_inner`: up to REVISITS_RUNNING revisits wait for their hosts.
-        Ok(FetchOutcome::Fetched(page)) => {
-            let extracted = extracted.expect("extracted above");
-            Box::pin(revisited(ctx, article, *page, extracted)).await
-        }
+        Ok(Some((page, extracted))) => Box::pin(revisited(ctx, article, *page, extracted)).await,
         Err(error) => return Box::pin(failed_revisit(ctx, article, &error)).await,
     };
     result.map_err(|e| e.to_string())
