@@ -1,8 +1,8 @@
 //! Classes of work and the slots that serve them in class order.
 //!
-//! Everything redline does for a feed or an article has a [`Priority`]: feed
-//! polls and the articles an alert depends on first, revisits of quiet articles
-//! last. Wherever that work queues for something scarce (a host's request slots
+//! Everything redline does for a feed or an article has a [`Priority`]: the
+//! articles an alert depends on first, then feed polls and other new articles,
+//! revisits of quiet articles last. Wherever that work queues for something scarce (a host's request slots
 //! in [`crate::fetch`], the fetcher's global slots, the CPU pool of
 //! [`crate::topology`]), it queues in [`ClassedSlots`], so that on a machine or a
 //! host that cannot keep up, the background work waits and the urgent work does
